@@ -1,0 +1,3 @@
+from conversations.models.conversation import Conversation, Membership
+
+__all__ = ["Conversation", "Membership"]

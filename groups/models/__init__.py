@@ -1,0 +1,3 @@
+from groups.models.group import Group
+
+__all__ = ["Group"]

@@ -1,0 +1,106 @@
+"""One error type for the whole product, with the contract's codes (section 0 and 5).
+
+Actions raise `ImError`; REST views turn it into `{"error": {...}}` with the HTTP status of its
+code, the socket into an `error` frame. DRF's own exceptions are mapped to the same shape.
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+
+HTTP_STATUS = {
+    "invalid": 400,
+    "invalid_content": 400,
+    "invalid_msg_id": 400,
+    "invalid_frame": 400,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "not_friends": 403,
+    "blocked": 403,
+    "recall_expired": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "group_dissolved": 409,
+    "too_large": 413,
+    "unsupported_media_type": 415,
+    "rate_limited": 429,
+}
+
+
+class ImError(Exception):
+    def __init__(self, code: str, message: str, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fields = fields
+
+    @property
+    def status(self) -> int:
+        return HTTP_STATUS.get(self.code, 400)
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.fields:
+            error["fields"] = self.fields
+        return {"error": error}
+
+
+def invalid(fields: dict[str, list[str]], message: str = "Some fields are not valid.") -> ImError:
+    return ImError("invalid", message, fields)
+
+
+def not_found(what: str = "Not found.") -> ImError:
+    return ImError("not_found", what)
+
+
+def _flatten(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {key: [str(item) for item in (value if isinstance(value, list) else [value])]
+                for key, value in detail.items()}
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(item) for item in detail]}
+    return {"non_field_errors": [str(detail)]}
+
+
+def to_im_error(exc: Exception) -> ImError | None:
+    if isinstance(exc, ImError):
+        return exc
+    if isinstance(exc, Http404):
+        return not_found()
+    if isinstance(exc, PermissionDenied):
+        return ImError("forbidden", "You may not do this.")
+    if isinstance(exc, drf_exceptions.ValidationError):
+        return invalid(_flatten(exc.detail))
+    if isinstance(exc, drf_exceptions.ParseError):
+        return ImError("invalid", str(exc.detail))
+    if isinstance(exc, (drf_exceptions.NotAuthenticated, drf_exceptions.AuthenticationFailed)):
+        return ImError("unauthenticated", "Authentication is required.")
+    if isinstance(exc, drf_exceptions.PermissionDenied):
+        return ImError("forbidden", str(exc.detail))
+    if isinstance(exc, drf_exceptions.NotFound):
+        return not_found()
+    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
+        return ImError("unsupported_media_type", str(exc.detail))
+    if isinstance(exc, drf_exceptions.Throttled):
+        return ImError("rate_limited", "Too many requests.")
+    if isinstance(exc, drf_exceptions.MethodNotAllowed):
+        return ImError("invalid", str(exc.detail))
+    if isinstance(exc, drf_exceptions.APIException):
+        return ImError("invalid", str(exc.detail))
+    return None
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    error = to_im_error(exc)
+    if error is None:
+        return None
+    status = error.status
+    if isinstance(exc, drf_exceptions.MethodNotAllowed):
+        status = 405
+    response = Response(error.body(), status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response

@@ -1,0 +1,68 @@
+"""Real-time events: the one way actions tell sockets about a change.
+
+`send_event(frame, user_ids)` names its recipients explicitly and is delivered only after the
+surrounding transaction commits (on the database given by `using`), so no socket ever hears of a
+change that was rolled back. Every device of every named user gets the frame through the user's
+channel-layer group. Tests observe dispatches with `capture_events()`.
+"""
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+Frame = dict[str, Any]
+Listener = Callable[[Frame, list[int]], None]
+_listeners: list[Listener] = []
+
+
+def user_group(user_id: int) -> str:
+    return f"u.{user_id}"
+
+
+def token_group(token_id: int) -> str:
+    return f"t.{token_id}"
+
+
+def send_event(frame: Frame, user_ids: Iterable[int], *, using: str = "default",
+               exclude_channel: str | None = None) -> None:
+    recipients = sorted(set(user_ids))
+    if recipients:
+        transaction.on_commit(lambda: dispatch(frame, recipients, exclude_channel), using=using)
+
+
+def dispatch(frame: Frame, user_ids: list[int], exclude_channel: str | None = None) -> None:
+    """Push now (callers outside a transaction, or on_commit above)."""
+    for listener in list(_listeners):
+        listener(frame, user_ids)
+    async_to_sync(push_frame)(frame, user_ids, exclude_channel)
+
+
+async def push_frame(frame: Frame, user_ids: list[int], exclude_channel: str | None = None) -> None:
+    layer = get_channel_layer()
+    message = {"type": "im.event", "frame": frame, "exclude": exclude_channel}
+    for user_id in user_ids:
+        await layer.group_send(user_group(user_id), message)
+
+
+def send_control(group: str, message: dict[str, Any]) -> None:
+    """A control message to a group of consumers (e.g. close the sockets of a revoked token)."""
+    async_to_sync(get_channel_layer().group_send)(group, message)
+
+
+@contextlib.contextmanager
+def capture_events() -> Iterator[list[tuple[Frame, list[int]]]]:
+    """Record every dispatched event as (frame, recipients) while the block runs."""
+    seen: list[tuple[Frame, list[int]]] = []
+
+    def listener(frame: Frame, user_ids: list[int]) -> None:
+        seen.append((frame, user_ids))
+
+    _listeners.append(listener)
+    try:
+        yield seen
+    finally:
+        _listeners.remove(listener)

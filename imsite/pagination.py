@@ -1,0 +1,44 @@
+"""Paging of list endpoints (contract section 0): `?limit=` (default 50, at most 200) and an opaque
+`cursor` that continues the same query."""
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from imsite.errors import invalid
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+def page_limit(params: Any, default: int = DEFAULT_LIMIT) -> int:
+    raw = params.get("limit")
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise invalid({"limit": ["Must be an integer."]}) from None
+    if value < 1:
+        raise invalid({"limit": ["Must be at least 1."]})
+    return min(value, MAX_LIMIT)
+
+
+def encode_cursor(position: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(params: Any) -> Any:
+    """The position carried by `cursor`, or None when absent. A malformed cursor is `invalid`."""
+    raw = params.get("cursor")
+    if not raw:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (ValueError, binascii.Error):
+        raise invalid({"cursor": ["Not a cursor this server issued."]}) from None
+
+
+def page(results: list, next_position: Any) -> dict[str, Any]:
+    return {"results": results, "next": encode_cursor(next_position) if next_position is not None else None}

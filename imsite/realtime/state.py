@@ -1,0 +1,377 @@
+"""Shared real-time state behind one small interface, chosen at start-up from the settings:
+Redis when `REDIS_URL` is set (any number of daphne nodes and workers), a process-local memory
+store otherwise (the embedded default: one process).
+
+What lives here: the node registry, presence (user -> devices -> node), message-id reservations,
+rate-limit buckets, snowflake node leases, and the pending-acknowledgement index (one entry per
+pushed message per device, scored by the due time of its next retry).
+"""
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+
+NODE_TTL = 30.0  # a node that has not refreshed for this long is dead
+RESERVATION_TTL = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class PendingPush:
+    """A message pushed to one device and not yet acknowledged by it."""
+
+    channel: str
+    user_id: int
+    conversation_id: str
+    msg_id: int
+    seq: int
+    attempt: int  # retries already made
+
+
+class MemoryState:
+    """Process-local state for the embedded default."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.nodes: dict[str, tuple[float, str, int]] = {}
+        self.devices: dict[int, dict[str, str]] = {}
+        self.reservations: dict[int, dict[int, float]] = {}
+        self.buckets: dict[str, tuple[float, float]] = {}
+        self.pending: dict[tuple[str, int], tuple[float, PendingPush]] = {}
+
+    # nodes
+    def register_node(self, name: str, url: str, connections: int) -> None:
+        with self._lock:
+            self.nodes[name] = (time.time(), url, connections)
+
+    def unregister_node(self, name: str) -> None:
+        with self._lock:
+            self.nodes.pop(name, None)
+
+    def live_nodes(self) -> list[dict]:
+        cutoff = time.time() - NODE_TTL
+        with self._lock:
+            return [{"name": n, "url": u, "connections": c} for n, (ts, u, c) in self.nodes.items() if ts >= cutoff]
+
+    def lease_snowflake_node(self, ttl: float) -> int:
+        return 0
+
+    def renew_snowflake_node(self, node_id: int, ttl: float) -> None:
+        return None
+
+    # presence
+    def add_device(self, user_id: int, channel: str, node: str) -> bool:
+        with self._lock:
+            devices = self.devices.setdefault(user_id, {})
+            first = not devices
+            devices[channel] = node
+            return first
+
+    def remove_device(self, user_id: int, channel: str) -> bool:
+        with self._lock:
+            devices = self.devices.get(user_id, {})
+            devices.pop(channel, None)
+            if not devices:
+                self.devices.pop(user_id, None)
+                return True
+            return False
+
+    def user_devices(self, user_id: int) -> dict[str, str]:
+        with self._lock:
+            return dict(self.devices.get(user_id, {}))
+
+    def online_users(self, user_ids: list[int]) -> set[int]:
+        with self._lock:
+            return {uid for uid in user_ids if self.devices.get(uid)}
+
+    def device_alive(self, user_id: int, channel: str) -> bool:
+        return channel in self.user_devices(user_id)
+
+    # message-id reservations
+    def reserve_ids(self, user_id: int, ids: list[int]) -> None:
+        expiry = time.time() + RESERVATION_TTL
+        with self._lock:
+            mine = self.reservations.setdefault(user_id, {})
+            now = time.time()
+            for stale in [i for i, exp in mine.items() if exp < now]:
+                del mine[stale]
+            mine.update(dict.fromkeys(ids, expiry))
+
+    def is_reserved(self, user_id: int, msg_id: int) -> bool:
+        with self._lock:
+            return self.reservations.get(user_id, {}).get(msg_id, 0) >= time.time()
+
+    def release_id(self, user_id: int, msg_id: int) -> None:
+        with self._lock:
+            self.reservations.get(user_id, {}).pop(msg_id, None)
+
+    # rate limits
+    def take_token(self, key: str, rate: float, burst: float) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            tokens, stamp = self.buckets.get(key, (burst, now))
+            tokens = min(burst, tokens + (now - stamp) * rate)
+            allowed = tokens >= 1
+            self.buckets[key] = (tokens - 1 if allowed else tokens, now)
+            return allowed
+
+    # pending acknowledgements
+    def pending_add(self, push: PendingPush, due: float) -> None:
+        with self._lock:
+            self.pending[(push.channel, push.msg_id)] = (due, push)
+
+    def pending_ack(self, channel: str, msg_ids: list[int]) -> list[PendingPush]:
+        with self._lock:
+            return [entry[1] for mid in msg_ids if (entry := self.pending.pop((channel, mid), None))]
+
+    def pending_ack_upto(self, channel: str, conversation_id: str, seq: int) -> list[PendingPush]:
+        with self._lock:
+            keys = [k for k, (_, p) in self.pending.items()
+                    if k[0] == channel and p.conversation_id == conversation_id and p.seq <= seq]
+            return [self.pending.pop(k)[1] for k in keys]
+
+    def pending_due(self, now: float, limit: int) -> list[PendingPush]:
+        with self._lock:
+            due = sorted((d, p.seq, p) for d, p in self.pending.values() if d <= now)
+            return [p for _, _, p in due[:limit]]
+
+    def pending_reschedule(self, push: PendingPush, due: float) -> None:
+        self.pending_add(push, due)
+
+    def pending_drop(self, push: PendingPush) -> None:
+        with self._lock:
+            self.pending.pop((push.channel, push.msg_id), None)
+
+    def pending_drop_device(self, channel: str) -> None:
+        with self._lock:
+            for key in [k for k in self.pending if k[0] == channel]:
+                del self.pending[key]
+
+    def pending_count(self) -> int:
+        with self._lock:
+            return len(self.pending)
+
+    def acquire_lock(self, name: str, ttl: float) -> bool:
+        return True
+
+    def release_lock(self, name: str) -> None:
+        return None
+
+
+_TOKEN_BUCKET = """
+local rate = tonumber(ARGV[1]); local burst = tonumber(ARGV[2]); local now = tonumber(ARGV[3])
+local b = redis.call('HMGET', KEYS[1], 't', 'ts')
+local tokens = tonumber(b[1]); local ts = tonumber(b[2])
+if tokens == nil then tokens = burst; ts = now end
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local ok = 0
+if tokens >= 1 then tokens = tokens - 1; ok = 1 end
+redis.call('HSET', KEYS[1], 't', tokens, 'ts', now)
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 2)
+return ok
+"""
+
+_LEASE = """
+for i = 0, 1023 do
+  local n = (tonumber(redis.call('INCR', KEYS[1])) % 1024)
+  if redis.call('SET', 'im:snowflake:lease:' .. n, ARGV[1], 'NX', 'EX', ARGV[2]) then return n end
+end
+return -1
+"""
+
+
+class RedisState:
+    """The same operations on Redis, shared by every daphne node and Celery worker."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        # Blocking pool: under a burst, wait for a connection rather than fail (platform pitfall 3).
+        pool = redis.BlockingConnectionPool.from_url(url, max_connections=64, timeout=10)
+        self.r = redis.Redis(connection_pool=pool)
+        self._bucket = self.r.register_script(_TOKEN_BUCKET)
+        self._lease = self.r.register_script(_LEASE)
+
+    # nodes
+    def register_node(self, name: str, url: str, connections: int) -> None:
+        pipe = self.r.pipeline(transaction=False)
+        pipe.zadd("im:nodes", {name: time.time()})
+        pipe.hset(f"im:node:{name}", mapping={"url": url, "connections": connections})
+        pipe.expire(f"im:node:{name}", int(NODE_TTL * 4))
+        pipe.execute()
+
+    def unregister_node(self, name: str) -> None:
+        self.r.zrem("im:nodes", name)
+        self.r.delete(f"im:node:{name}")
+
+    def _live_node_names(self) -> set[str]:
+        return {n.decode() for n in self.r.zrangebyscore("im:nodes", time.time() - NODE_TTL, "+inf")}
+
+    def live_nodes(self) -> list[dict]:
+        names = sorted(self._live_node_names())
+        pipe = self.r.pipeline(transaction=False)
+        for name in names:
+            pipe.hgetall(f"im:node:{name}")
+        nodes = []
+        for name, info in zip(names, pipe.execute(), strict=True):
+            if info:
+                nodes.append({"name": name, "url": info[b"url"].decode(), "connections": int(info[b"connections"])})
+        return nodes
+
+    def lease_snowflake_node(self, ttl: float) -> int:
+        import os
+        import socket
+
+        node = int(self._lease(keys=["im:snowflake:next"], args=[f"{socket.gethostname()}:{os.getpid()}", int(ttl)]))
+        if node < 0:
+            raise RuntimeError("all 1024 snowflake node ids are leased")
+        return node
+
+    def renew_snowflake_node(self, node_id: int, ttl: float) -> None:
+        self.r.expire(f"im:snowflake:lease:{node_id}", int(ttl))
+
+    # presence
+    def add_device(self, user_id: int, channel: str, node: str) -> bool:
+        key = f"im:presence:{user_id}"
+        pipe = self.r.pipeline()
+        pipe.hgetall(key)
+        pipe.hset(key, channel, node)
+        before, _ = pipe.execute()
+        live = self._live_node_names() | {node}
+        return not any(n.decode() in live for n in before.values())
+
+    def remove_device(self, user_id: int, channel: str) -> bool:
+        key = f"im:presence:{user_id}"
+        pipe = self.r.pipeline()
+        pipe.hdel(key, channel)
+        pipe.hgetall(key)
+        _, after = pipe.execute()
+        live = self._live_node_names()
+        return not any(n.decode() in live for n in after.values())
+
+    def user_devices(self, user_id: int) -> dict[str, str]:
+        live = self._live_node_names()
+        raw = self.r.hgetall(f"im:presence:{user_id}")
+        return {c.decode(): n.decode() for c, n in raw.items() if n.decode() in live}
+
+    def online_users(self, user_ids: list[int]) -> set[int]:
+        if not user_ids:
+            return set()
+        live = self._live_node_names()
+        pipe = self.r.pipeline(transaction=False)
+        for uid in user_ids:
+            pipe.hvals(f"im:presence:{uid}")
+        return {uid for uid, nodes in zip(user_ids, pipe.execute(), strict=True)
+                if any(n.decode() in live for n in nodes)}
+
+    def device_alive(self, user_id: int, channel: str) -> bool:
+        node = self.r.hget(f"im:presence:{user_id}", channel)
+        return node is not None and node.decode() in self._live_node_names()
+
+    # message-id reservations
+    def reserve_ids(self, user_id: int, ids: list[int]) -> None:
+        key = f"im:resv:{user_id}"
+        now = time.time()
+        pipe = self.r.pipeline(transaction=False)
+        pipe.zremrangebyscore(key, "-inf", now)
+        pipe.zadd(key, {str(i): now + RESERVATION_TTL for i in ids})
+        pipe.expire(key, int(RESERVATION_TTL) + 60)
+        pipe.execute()
+
+    def is_reserved(self, user_id: int, msg_id: int) -> bool:
+        score = self.r.zscore(f"im:resv:{user_id}", str(msg_id))
+        return score is not None and score >= time.time()
+
+    def release_id(self, user_id: int, msg_id: int) -> None:
+        self.r.zrem(f"im:resv:{user_id}", str(msg_id))
+
+    # rate limits
+    def take_token(self, key: str, rate: float, burst: float) -> bool:
+        return bool(self._bucket(keys=[f"im:rate:{key}"], args=[rate, burst, time.time()]))
+
+    # pending acknowledgements: a sorted set of "<channel>\x1f<msg_id>" by due time, and one hash
+    # per device with the push's details.
+    @staticmethod
+    def _member(channel: str, msg_id: int) -> str:
+        return f"{channel}\x1f{msg_id}"
+
+    @staticmethod
+    def _encode(push: PendingPush) -> str:
+        return json.dumps([push.user_id, push.conversation_id, push.seq, push.attempt])
+
+    @staticmethod
+    def _decode(channel: str, msg_id: int, raw: bytes) -> PendingPush:
+        user_id, conversation_id, seq, attempt = json.loads(raw)
+        return PendingPush(channel, user_id, conversation_id, msg_id, seq, attempt)
+
+    def pending_add(self, push: PendingPush, due: float) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(f"im:pend:{push.channel}", str(push.msg_id), self._encode(push))
+        pipe.expire(f"im:pend:{push.channel}", 86400)
+        pipe.zadd("im:pending", {self._member(push.channel, push.msg_id): due})
+        pipe.execute()
+
+    def _remove(self, channel: str, msg_ids: list[int]) -> None:
+        if not msg_ids:
+            return
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hdel(f"im:pend:{channel}", *[str(m) for m in msg_ids])
+        pipe.zrem("im:pending", *[self._member(channel, m) for m in msg_ids])
+        pipe.execute()
+
+    def pending_ack(self, channel: str, msg_ids: list[int]) -> list[PendingPush]:
+        if not msg_ids:
+            return []
+        raw = self.r.hmget(f"im:pend:{channel}", [str(m) for m in msg_ids])
+        found = [self._decode(channel, m, v) for m, v in zip(msg_ids, raw, strict=True) if v is not None]
+        self._remove(channel, [p.msg_id for p in found])
+        return found
+
+    def pending_ack_upto(self, channel: str, conversation_id: str, seq: int) -> list[PendingPush]:
+        raw = self.r.hgetall(f"im:pend:{channel}")
+        found = [p for m, v in raw.items()
+                 if (p := self._decode(channel, int(m), v)).conversation_id == conversation_id and p.seq <= seq]
+        self._remove(channel, [p.msg_id for p in found])
+        return found
+
+    def pending_due(self, now: float, limit: int) -> list[PendingPush]:
+        members = self.r.zrangebyscore("im:pending", "-inf", now, start=0, num=limit)
+        pushes = []
+        for member in members:
+            channel, msg_id = member.decode().rsplit("\x1f", 1)
+            raw = self.r.hget(f"im:pend:{channel}", msg_id)
+            if raw is None:
+                self.r.zrem("im:pending", member)
+                continue
+            pushes.append(self._decode(channel, int(msg_id), raw))
+        return pushes
+
+    def pending_reschedule(self, push: PendingPush, due: float) -> None:
+        self.pending_add(push, due)
+
+    def pending_drop(self, push: PendingPush) -> None:
+        self._remove(push.channel, [push.msg_id])
+
+    def pending_drop_device(self, channel: str) -> None:
+        msg_ids = [int(m) for m in self.r.hkeys(f"im:pend:{channel}")]
+        self._remove(channel, msg_ids)
+
+    def pending_count(self) -> int:
+        return int(self.r.zcard("im:pending"))
+
+    def acquire_lock(self, name: str, ttl: float) -> bool:
+        return bool(self.r.set(f"im:lock:{name}", "1", nx=True, px=int(ttl * 1000)))
+
+    def release_lock(self, name: str) -> None:
+        self.r.delete(f"im:lock:{name}")
+
+
+State = MemoryState | RedisState
+
+
+@lru_cache(maxsize=1)
+def get_state() -> State:
+    return RedisState(settings.REDIS_URL) if settings.REDIS_URL else MemoryState()

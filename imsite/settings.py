@@ -1,0 +1,236 @@
+"""Settings of the IM product. Every tunable comes from the environment (see imsite/env.py and
+contract section 7); nothing secret lives in code."""
+
+import secrets
+import socket
+import sys
+from pathlib import Path
+
+import dj_database_url
+
+from imsite.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("IM_DATA_DIR", str(BASE_DIR / "data")))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """DJANGO_SECRET_KEY, or a random key kept in the (git-ignored) data folder for the embedded
+    default, so sessions survive restarts without a secret in the repository."""
+    key = env_str("DJANGO_SECRET_KEY")
+    if key:
+        return key
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
+SECURE_COOKIES = env_bool("DJANGO_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+CSRF_TRUSTED_ORIGINS = [f"{scheme}://{host}" for host in ALLOWED_HOSTS for scheme in ("http", "https")
+                        if host and not host.startswith(".") and host != "*"]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "django_prometheus",
+    "channels",
+    "rest_framework",
+    "oauth2_provider",
+    "drf_spectacular",
+    "accounts",
+    "conversations",
+    "chat",
+    "groups",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "imsite.urls"
+ASGI_APPLICATION = "imsite.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Databases -------------------------------------------------------------------------------
+# The main database holds users, friendships, groups, conversations and per-user state.
+# IM_MESSAGE_SHARDS lists the message databases (aliases shard0, shard1, ...); with none, messages
+# live in the main database. See docs/sharding.md and imsite/shards.py.
+_default_db = env_str("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'im.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(_default_db, conn_max_age=60, conn_health_checks=True)}
+MESSAGE_SHARDS: list[str] = []
+for _index, _url in enumerate(env_list("IM_MESSAGE_SHARDS")):
+    _alias = f"shard{_index}"
+    DATABASES[_alias] = dj_database_url.parse(_url, conn_max_age=60, conn_health_checks=True)
+    MESSAGE_SHARDS.append(_alias)
+for _db in DATABASES.values():
+    if _db["ENGINE"].endswith("sqlite3"):
+        # WAL lets the browser, the socket and background work read while one of them writes.
+        _db.setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        _db["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+        _db["OPTIONS"]["timeout"] = 20
+        _db["CONN_MAX_AGE"] = 0
+DATABASE_ROUTERS = ["imsite.shards.ShardRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, channel layer, Celery ---------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_TASK_ALWAYS_EAGER = False
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CELERY_BROKER_URL = "memory://"
+    # One process: background work runs in-process, right away.
+    CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_BEAT_SCHEDULE = {
+    "sweep-pending-acks": {"task": "chat.tasks.sweep_pending_acks", "schedule": 1.0},
+    "expire-calls": {"task": "chat.tasks.expire_calls", "schedule": 5.0},
+}
+
+# --- The IM's own settings (contract section 7) ---------------------------------------------------
+def _default_node_name() -> str:
+    port = "8000"
+    for flag in ("-p", "--port"):
+        if flag in sys.argv[:-1]:
+            port = sys.argv[sys.argv.index(flag) + 1]
+    return f"{socket.gethostname()}:{port}"
+
+
+IM_NODE_NAME = env_str("IM_NODE_NAME") or _default_node_name()
+IM_PUBLIC_WS_URL = env_str("IM_PUBLIC_WS_URL") or f"ws://{IM_NODE_NAME}/ws"
+IM_HEARTBEAT_TIMEOUT = env_float("IM_HEARTBEAT_TIMEOUT", 90)
+IM_ACK_RETRY_DELAYS = [float(x) for x in env_list("IM_ACK_RETRY_DELAYS", "5,30,300")]
+IM_RECALL_WINDOW = env_float("IM_RECALL_WINDOW", 120)
+IM_SEND_RATE = env_float("IM_SEND_RATE", 20)
+IM_MAX_GROUP_MEMBERS = env_int("IM_MAX_GROUP_MEMBERS", 500)
+IM_MAX_UPLOAD_BYTES = env_int("IM_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+IM_DIRECT_REQUIRES_FRIENDSHIP = env_bool("IM_DIRECT_REQUIRES_FRIENDSHIP", True)
+# Snowflake node id (0-1023). Empty: leased from Redis at start-up (see imsite/snowflake.py).
+IM_SNOWFLAKE_NODE_ID = env_str("IM_SNOWFLAKE_NODE_ID")
+IM_CALL_RING_TIMEOUT = env_float("IM_CALL_RING_TIMEOUT", 60)
+# Groups with more members than this update members' rows in a Celery task (docs/architecture.md).
+IM_FANOUT_INLINE_MAX = env_int("IM_FANOUT_INLINE_MAX", 100)
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = IM_MAX_UPLOAD_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Auth ------------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("IM_ACCESS_TOKEN_SECONDS", 36000),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("IM_REFRESH_TOKEN_SECONDS", 30 * 86400),
+    "ROTATE_REFRESH_TOKEN": True,
+    "SCOPES": {"im": "Use the IM as this user"},
+    "DEFAULT_SCOPES": ["im"],
+    "PKCE_REQUIRED": True,
+}
+IM_OAUTH_CLIENT_ID = "im-first-party"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "EXCEPTION_HANDLER": "imsite.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "IM API",
+    "DESCRIPTION": "REST API of the IM product (contract v1). The WebSocket protocol is in docs/websocket.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
+
+# --- Static and uploaded files ---------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+MEDIA_ROOT = Path(env_str("IM_MEDIA_ROOT", str(DATA_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": env_str("IM_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "ts", "levelname": "level", "name": "logger"},
+        }
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": env_str("IM_LOG_LEVEL", "INFO")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}},
+}
