@@ -1,0 +1,613 @@
+"""One command for the whole benchmark: python bench/run.py [--quick] [--idle N]
+
+Starts every process itself (relay baselines, then the product: fresh PostgreSQL databases,
+migrations, two daphne nodes, a Celery worker and beat), drives each case with
+bench/loadclient.py, stops what it started, prints a markdown table and writes it to
+bench/results/latest.md. PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379)
+must already be running. See bench/README.md for the columns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+import psycopg
+import redis
+
+from baselines import channels_command
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+RESULTS = BENCH / "results"
+LOGS = RESULTS / "logs"
+PY = sys.executable
+PG = "postgres://postgres@127.0.0.1:5432"
+REDIS_URL = "redis://127.0.0.1:6379/5"
+DATABASES = ("bench_main", "bench_shard0", "bench_shard1")
+NODES = {"A": 18001, "B": 18002}
+RELAY_PORTS = {"plain": 18101, "memory": 18102, "pubsub_a": 18103, "pubsub_b": 18104}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SERVICES = ("postgres", "redis-server")
+
+
+class BenchError(RuntimeError):
+    """A step of the run failed; the message says which and shows the relevant log tail."""
+
+
+def say(text: str) -> None:
+    print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+# --------------------------------------------------------------------------------------------
+# Processes we start, and /proc accounting
+
+
+@dataclass
+class Started:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+
+class Processes:
+    """Subprocesses in their own sessions, stopped by process group at the end."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, Started] = {}
+
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Started:
+        log = LOGS / f"{name}.log"
+        with log.open("wb") as out:
+            popen = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.running[name] = Started(name, popen, log)
+        return self.running[name]
+
+    def pids(self, *names: str) -> list[int]:
+        return [self.running[n].popen.pid for n in names if n in self.running]
+
+    def check_alive(self, name: str) -> None:
+        started = self.running[name]
+        if started.popen.poll() is not None:
+            raise BenchError(f"{name} exited with {started.popen.returncode}:\n{tail(started.log)}")
+
+    def stop(self, *names: str) -> None:
+        stopping = [self.running.pop(n) for n in names if n in self.running]
+        for started in stopping:
+            signal_group(started.popen.pid, signal.SIGTERM)
+        for started in stopping:
+            try:
+                started.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                say(f"{started.name} ignored SIGTERM for 10s: killing it")
+            signal_group(started.popen.pid, signal.SIGKILL)  # stragglers of the group, if any
+            started.popen.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        self.stop(*list(self.running))
+
+
+def signal_group(pgid: int, sig: int) -> None:
+    """Signal a process group this script created (start_new_session: pgid is the leader's pid)."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def read_proc() -> dict[int, tuple[int, str, float]]:
+    """pid -> (ppid, comm, user+sys CPU seconds including reaped children)."""
+    table = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1: raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        ticks = sum(int(v) for v in fields[11:15])
+        table[int(entry.name)] = (int(fields[1]), comm, ticks / CLK_TCK)
+    return table
+
+
+def tree(roots: list[int], table: dict[int, tuple[int, str, float]]) -> set[int]:
+    pids = {p for p in roots if p in table}
+    grew = True
+    while grew:
+        children = {pid for pid, (ppid, _, _) in table.items() if ppid in pids} - pids
+        pids |= children
+        grew = bool(children)
+    return pids
+
+
+@dataclass
+class Server:
+    """What counts as the server of a case: our process trees, plus shared services by name."""
+
+    roots: list[int]
+    rss_pids: list[int]
+    services: tuple[str, ...] = ()
+
+    def cpu(self) -> float:
+        table = read_proc()
+        pids = tree(self.roots, table) | {p for p, (_, comm, _) in table.items() if comm in self.services}
+        return sum(table[p][2] for p in pids)
+
+    def rss_mb(self) -> list[float]:
+        return [rss_mb(pid) for pid in self.rss_pids]
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def wait_port(port: int, proc: Processes, name: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        proc.check_alive(name)
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise BenchError(f"{name} did not listen on port {port} within {timeout:.0f}s:\n{tail(proc.running[name].log)}")
+
+
+def ensure_free(*ports: int) -> None:
+    for port in ports:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                raise BenchError(f"port {port} is already in use: stop whatever listens there first")
+
+
+# --------------------------------------------------------------------------------------------
+# Running the load client
+
+
+@dataclass
+class Outcome:
+    key: str
+    name: str
+    summary: dict[str, Any]
+    cpu_s: float | None = None
+    rss: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Load:
+    pairs: int
+    window: int
+    duration: float
+    rate: float
+    grace: float
+
+    def args(self, open_loop: bool) -> list[str]:
+        args = ["--pairs", str(self.pairs), "--window", str(self.window),
+                "--duration", str(self.duration), "--grace", str(self.grace)]
+        return [*args, "--rate", str(self.rate)] if open_loop else args
+
+
+def loadclient(mode: str, *args: str) -> list[str]:
+    return [PY, str(BENCH / "loadclient.py"), mode, *args, "--json"]
+
+
+def follow(lines: IO[str], server: Server) -> tuple[dict[str, Any], float | None, list[float]]:
+    """Read the client's BENCH lines; sample server CPU at the window's start and end."""
+    cpu0: float | None = None
+    cpu: float | None = None
+    rss: list[float] = []
+    for line in lines:
+        line = line.strip()
+        if line == "BENCH load-start":
+            cpu0 = server.cpu()
+        elif line == "BENCH load-end" and cpu0 is not None:
+            cpu, rss = server.cpu() - cpu0, server.rss_mb()
+        elif line.startswith("BENCH result "):
+            return orjson.loads(line.removeprefix("BENCH result ")), cpu, rss
+    return {}, cpu, rss
+
+
+def run_client(key: str, name: str, argv: list[str], server: Server, timeout: float) -> Outcome:
+    say(f"case: {name}")
+    log = LOGS / f"client-{key}.log"
+    with log.open("w") as err:
+        popen = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True,
+                                 stdin=subprocess.DEVNULL, start_new_session=True)
+        timer = threading.Timer(timeout, signal_group, (popen.pid, signal.SIGKILL))
+        timer.start()
+        try:
+            assert popen.stdout is not None
+            summary, cpu, rss = follow(popen.stdout, server)
+        finally:
+            timer.cancel()
+            popen.wait()
+    if not summary:
+        summary = {"error": f"load client gave no result (exit {popen.returncode}, limit {timeout:.0f}s): "
+                            f"{tail(log, 5)}"}
+    say(f"  -> {summary.get('msgs_per_s', summary.get('error'))}")
+    return Outcome(key, name, summary, cpu, rss)
+
+
+class IdleHolder:
+    """A loadclient `idle` process holding N sockets while other cases run."""
+
+    def __init__(self, argv: list[str], timeout: float) -> None:
+        self.log = LOGS / "client-idle.log"
+        with self.log.open("w") as err:
+            self.popen = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True,
+                                          stdin=subprocess.PIPE, start_new_session=True)
+        self.timer = threading.Timer(timeout, signal_group, (self.popen.pid, signal.SIGKILL))
+        self.timer.start()
+
+    def ready(self) -> dict[str, Any]:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            if line.startswith("BENCH idle-ready "):
+                return orjson.loads(line.removeprefix("BENCH idle-ready "))
+            if line.startswith("BENCH result "):
+                return orjson.loads(line.removeprefix("BENCH result "))
+        raise BenchError(f"idle client ended without opening its sockets:\n{tail(self.log)}")
+
+    def finish(self) -> dict[str, Any]:
+        assert self.popen.stdin is not None and self.popen.stdout is not None
+        self.popen.stdin.close()
+        result: dict[str, Any] = {}
+        for line in self.popen.stdout:
+            if line.startswith("BENCH result "):
+                result = orjson.loads(line.removeprefix("BENCH result "))
+        self.popen.wait()
+        self.timer.cancel()
+        return result
+
+
+# --------------------------------------------------------------------------------------------
+# Baselines
+
+
+def client_timeout(load: Load, setup: float) -> float:
+    return setup + load.duration + load.grace + 90
+
+
+def relay_cases(procs: Processes, args: argparse.Namespace, load: Load) -> list[Outcome]:
+    """Plain websockets relay; Channels in-memory on one daphne; Channels pub/sub on two."""
+    plain = [PY, str(BENCH / "baselines.py"), "plain", "--port", str(RELAY_PORTS["plain"])]
+    memory = channels_command(RELAY_PORTS["memory"], "memory", "")
+    pubsub_a = channels_command(RELAY_PORTS["pubsub_a"], "pubsub", "redis://127.0.0.1:6379/6")
+    pubsub_b = channels_command(RELAY_PORTS["pubsub_b"], "pubsub", "redis://127.0.0.1:6379/6")
+    setups = [
+        ("plain", "plain websockets relay", {"relay-plain": (plain, None, RELAY_PORTS["plain"])},
+         "/", args.relay_procs),
+        ("memory", "Channels relay, in-memory layer, 1 daphne",
+         {"relay-memory": (*memory, RELAY_PORTS["memory"])}, "/ws", 1),
+        ("pubsub", "Channels relay, redis pub/sub layer, 2 daphne",
+         {"relay-pubsub-a": (*pubsub_a, RELAY_PORTS["pubsub_a"]),
+          "relay-pubsub-b": (*pubsub_b, RELAY_PORTS["pubsub_b"])}, "/ws", 1),
+    ]
+    outcomes = []
+    for key, label, servers, path, client_procs in setups:
+        try:
+            outcomes += relay_case(procs, key, label, servers, path, client_procs, load)
+        except BenchError as exc:
+            outcomes.append(Outcome(key, label, {"error": str(exc)}))
+        finally:
+            procs.stop(*servers)
+    return outcomes
+
+
+def relay_case(procs: Processes, key: str, label: str,
+               servers: dict[str, tuple[list[str], dict[str, str] | None, int]], path: str,
+               client_procs: int, load: Load) -> list[Outcome]:
+    ensure_free(*(port for _, _, port in servers.values()))
+    for name, (argv, env, _) in servers.items():
+        procs.start(name, argv, env)
+    for name, (_, _, port) in servers.items():
+        wait_port(port, procs, name)
+    pids = procs.pids(*servers)
+    server = Server(pids, pids, ("redis-server",) if key == "pubsub" else ())
+    ports = [port for _, _, port in servers.values()]
+    urls = ["--ws-a", f"ws://127.0.0.1:{ports[0]}{path}", "--ws-b", f"ws://127.0.0.1:{ports[-1]}{path}"]
+    common = [*urls, "--procs", str(client_procs)]
+    return [
+        run_client(f"{key}-closed", f"{label}, closed loop",
+                   loadclient("relay", *common, *load.args(False)), server, client_timeout(load, 30)),
+        run_client(f"{key}-open", f"{label}, open loop {load.rate:.0f}/s",
+                   loadclient("relay", *common, *load.args(True)), server, client_timeout(load, 30)),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# The product
+
+
+def product_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update({
+        "DATABASE_URL": f"{PG}/bench_main",
+        "IM_MESSAGE_SHARDS": f"{PG}/bench_shard0,{PG}/bench_shard1",
+        "REDIS_URL": REDIS_URL,
+        "DJANGO_SECRET_KEY": "bench",
+        "IM_SEND_RATE": "100000",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_DEBUG": "false",
+    })
+    return env
+
+
+def fresh_databases() -> None:
+    try:
+        with psycopg.connect(f"{PG}/postgres", autocommit=True, connect_timeout=10) as conn:
+            for name in DATABASES:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                conn.execute(f'CREATE DATABASE "{name}"')
+        redis.Redis.from_url(REDIS_URL, socket_timeout=10).flushdb()
+    except (psycopg.Error, redis.RedisError) as exc:
+        raise BenchError(f"preparing PostgreSQL/Redis failed: {exc}") from exc
+
+
+def manage(env: dict[str, str], *command: str) -> None:
+    say(f"manage.py {' '.join(command)}")
+    try:
+        done = subprocess.run([PY, "manage.py", *command], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=600, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"manage.py {' '.join(command)} took over 600s") from exc
+    if done.returncode != 0:
+        output = "\n".join((done.stdout + done.stderr).splitlines()[-15:])
+        raise BenchError(f"manage.py {' '.join(command)} failed (exit {done.returncode}):\n{output}")
+
+
+def daphne_argv(port: int) -> list[str]:
+    daphne = shutil.which("daphne", path=str(Path(PY).parent)) or shutil.which("daphne")
+    argv = [daphne] if daphne else [PY, "-m", "daphne"]
+    return [*argv, "-b", "127.0.0.1", "-p", str(port), "imsite.asgi:application"]
+
+
+def start_product(procs: Processes, env: dict[str, str]) -> Server:
+    ensure_free(*NODES.values())
+    for index, (node, port) in enumerate(NODES.items(), start=1):
+        node_env = {**env, "IM_NODE_NAME": f"bench{index}", "IM_PUBLIC_WS_URL": f"ws://127.0.0.1:{port}/ws"}
+        procs.start(f"daphne-{node}", daphne_argv(port), node_env)
+    procs.start("celery-worker", [PY, "-m", "celery", "-A", "imsite", "worker", "--concurrency", "1",
+                                  "--loglevel", "warning"], env)
+    procs.start("celery-beat", [PY, "-m", "celery", "-A", "imsite", "beat", "--loglevel", "warning",
+                                "--schedule", str(LOGS / "celerybeat-schedule")], env)
+    for node, port in NODES.items():
+        wait_ready(procs, f"daphne-{node}", port)
+    for name in ("celery-worker", "celery-beat"):
+        procs.check_alive(name)
+    daphnes = procs.pids("daphne-A", "daphne-B")
+    return Server(procs.pids("daphne-A", "daphne-B", "celery-worker", "celery-beat"), daphnes, SERVICES)
+
+
+def wait_ready(procs: Processes, name: str, port: int, timeout: float = 120.0) -> None:
+    deadline, last = time.monotonic() + timeout, "no answer"
+    while time.monotonic() < deadline:
+        procs.check_alive(name)
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except urllib.error.HTTPError as exc:
+            last = f"{exc.code} {exc.read()[:200]!r}"
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(0.5)
+    raise BenchError(f"{name}: /readyz not 200 within {timeout:.0f}s (last: {last}):\n{tail(procs.running[name].log)}")
+
+
+def product_cases(procs: Processes, args: argparse.Namespace, load: Load) -> list[Outcome]:
+    env = product_env()
+    say("product: fresh databases, migrations, two daphne nodes, celery worker and beat")
+    fresh_databases()
+    manage(env, "migrate", "--noinput")
+    manage(env, "migrate_shards")
+    server = start_product(procs, env)
+    target = Target(f"ws://127.0.0.1:{NODES['A']}/ws", f"ws://127.0.0.1:{NODES['B']}/ws",
+                    f"http://127.0.0.1:{NODES['A']}", f"{int(time.time()) % 100000:05d}")
+    urls = target.args()
+    outcomes = [
+        run_client("product-closed", "product, 2 nodes, closed loop",
+                   loadclient("product", *urls, *load.args(False)), server, client_timeout(load, 600)),
+        run_client("product-open", f"product, 2 nodes, open loop {load.rate:.0f}/s",
+                   loadclient("product", *urls, *load.args(True)), server, client_timeout(load, 600)),
+    ]
+    if args.idle:
+        outcomes.append(idle_case(args, load, target, server))
+    return outcomes
+
+
+@dataclass(frozen=True)
+class Target:
+    ws_a: str
+    ws_b: str
+    http: str
+    run_id: str
+
+    def args(self) -> list[str]:
+        return ["--ws-a", self.ws_a, "--ws-b", self.ws_b, "--http", self.http, "--run-id", self.run_id]
+
+
+def idle_case(args: argparse.Namespace, load: Load, target: Target, server: Server) -> Outcome:
+    name = f"product, open loop {load.rate:.0f}/s + {args.idle} idle sockets on node A"
+    say(f"case: {name}: opening the idle sockets")
+    holder = IdleHolder(loadclient("idle", "--ws-a", target.ws_a, "--http", target.http, "--run-id",
+                                   target.run_id, "--idle", str(args.idle)),
+                        timeout=client_timeout(load, 900) + 600)
+    try:
+        ready = holder.ready()
+        outcome = run_client("product-idle", name, loadclient("product", *target.args(), *load.args(True)),
+                             server, client_timeout(load, 600))
+    finally:
+        final = holder.finish()
+    outcome.notes.append(f"idle sockets: {ready.get('opened')} of {args.idle} opened in {ready.get('seconds')} s "
+                         f"({ready.get('accept_rate')}/s), failed {ready.get('failed')}, "
+                         f"dropped while held {final.get('dropped')}{' ' + ready['error'] if 'error' in ready else ''}")
+    return outcome
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+
+
+COLUMNS = ("case", "msgs/s", "p50", "p95", "p99", "max (ms)", "lost", "duplicated", "errors",
+           "server CPU s (µs/msg)", "client CPU s", "RSS MB")
+LATENCY_NAMES = {"ack": "send→ack", "recv": "send→receive", "receipt": "send→receipt"}
+
+
+def cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def row(outcome: Outcome) -> list[str]:
+    s = outcome.summary
+    if "error" in s:
+        return [outcome.name, f"**failed**: {s['error'][:300]}", *[""] * (len(COLUMNS) - 2)]
+    recv = s["latency_ms"].get("recv", {})
+    done = s["counts"].get("completed_in_window", 0)
+    cpu = "n/a" if outcome.cpu_s is None else f"{outcome.cpu_s:.1f}"
+    if outcome.cpu_s is not None and done:
+        cpu += f" ({outcome.cpu_s / done * 1e6:.0f})"
+    return [outcome.name, f"{s['msgs_per_s']:,.0f}", *(str(recv.get(q, "-")) for q in ("p50", "p95", "p99", "max")),
+            str(s["lost"]), str(s["duplicated"]), str(sum(s["errors"].values())), cpu,
+            f"{s['client_cpu_s']:.1f}", "/".join(f"{r:.0f}" for r in outcome.rss)]
+
+
+def table(rows: list[list[str]], header: tuple[str, ...]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+
+
+def ratios(outcomes: list[Outcome]) -> list[str]:
+    by_key = {o.key: o.summary for o in outcomes if "error" not in o.summary}
+    product = by_key.get("product-closed")
+    if product is None:
+        return ["Ratios: the product's closed loop did not run."]
+    lines = []
+    for key, label in (("plain-closed", "plain websockets relay"), ("memory-closed", "Channels in-memory relay"),
+                       ("pubsub-closed", "Channels pub/sub relay, 2 daphne")):
+        if by_key.get(key, {}).get("msgs_per_s"):
+            lines.append(f"- product closed loop / {label}: **{product['msgs_per_s'] / by_key[key]['msgs_per_s']:.2f}×**")
+    return lines
+
+
+def product_latencies(outcomes: list[Outcome]) -> list[str]:
+    rows = []
+    for o in outcomes:
+        if o.key.startswith("product") and "error" not in o.summary:
+            for kind, p in o.summary["latency_ms"].items():
+                rows.append([o.name, LATENCY_NAMES[kind], *(str(p.get(q, "-")) for q in ("p50", "p95", "p99", "max"))])
+    return table(rows, ("case", "latency", "p50", "p95", "p99", "max (ms)")) if rows else []
+
+
+def details(outcomes: list[Outcome]) -> list[str]:
+    lines = []
+    for o in outcomes:
+        extra = [f"counts {o.summary['counts']}"] if "counts" in o.summary else []
+        if o.summary.get("errors"):
+            extra.append(f"errors by code {o.summary['errors']}")
+        extra += o.notes
+        if extra:
+            lines.append(f"- {o.name}: " + "; ".join(extra))
+    return lines
+
+
+def render(args: argparse.Namespace, load: Load, outcomes: list[Outcome], seconds: float) -> str:
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    head = [(f"# Benchmark: `python bench/run.py{' --quick' if args.quick else ''}"
+            f"{f' --idle {args.idle}' if args.idle else ''}`"), "",
+            (f"{stamp}, commit {git_head()}, {os.cpu_count()} CPUs, {seconds:.0f} s in all. "
+            f"Closed loop: {load.pairs} pairs × {load.window} in flight, {load.duration:.0f} s; "
+            f"open loop: {load.rate:.0f} msg/s offered; latencies are send→receive in ms."), ""]
+    body = [*table([row(o) for o in outcomes], COLUMNS), "", *ratios(outcomes), ""]
+    latency = product_latencies(outcomes)
+    if latency:
+        body += ["Product latencies (ms):", "", *latency, ""]
+    return "\n".join([*head, *body, "Details:", "", *details(outcomes), ""])
+
+
+def git_head() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False)
+    return done.stdout.strip() or "unknown"
+
+
+# --------------------------------------------------------------------------------------------
+# Main
+
+
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Load]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="P=10, W=5, 5 s windows, no idle sockets")
+    parser.add_argument("--idle", type=int, default=None, help="idle sockets on node A (default 10000; quick: 0)")
+    parser.add_argument("--rate", type=float, default=1000.0, help="open loop offered msgs/s")
+    parser.add_argument("--relay-procs", type=int, default=2, help="client processes for the plain relay")
+    parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--skip-product", action="store_true")
+    args = parser.parse_args(argv)
+    if args.idle is None:
+        args.idle = 0 if args.quick else 10_000
+    if args.quick:
+        return args, Load(pairs=10, window=5, duration=5.0, rate=args.rate, grace=10.0)
+    return args, Load(pairs=50, window=10, duration=20.0, rate=args.rate, grace=15.0)
+
+
+def raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, load = parse_args(argv)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    raise_fd_limit()
+    procs, outcomes, started = Processes(), [], time.monotonic()
+    try:
+        if not args.skip_baselines:
+            outcomes += relay_cases(procs, args, load)
+        if not args.skip_product:
+            try:
+                outcomes += product_cases(procs, args, load)
+            except BenchError as exc:
+                outcomes.append(Outcome("product", "product", {"error": str(exc)}))
+    finally:
+        procs.stop_all()
+    report = render(args, load, outcomes, time.monotonic() - started)
+    (RESULTS / "latest.md").write_text(report)
+    print(report)
+    say(f"written to {RESULTS / 'latest.md'}; process logs in {LOGS}")
+    return 1 if any("error" in o.summary for o in outcomes) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
