@@ -42,3 +42,17 @@ def decode_cursor(params: Any) -> Any:
 
 def page(results: list, next_position: Any) -> dict[str, Any]:
     return {"results": results, "next": encode_cursor(next_position) if next_position is not None else None}
+
+
+def page_by_id(queryset: Any, params: Any, render: Any, *, descending: bool = True) -> dict[str, Any]:
+    """Keyset paging over a queryset ordered by id (descending by default)."""
+    limit = page_limit(params)
+    after = decode_cursor(params)
+    if after is not None:
+        if not isinstance(after, int):
+            raise invalid({"cursor": ["Not a cursor this server issued."]})
+        queryset = queryset.filter(id__lt=after) if descending else queryset.filter(id__gt=after)
+    rows = list(queryset[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return page([render(row) for row in rows], rows[-1].id if more else None)

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files served by the application itself, also with DEBUG off (after collectstatic).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -133,7 +135,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-acks": {"task": "chat.tasks.sweep_pending_acks", "schedule": 1.0},
-    "expire-calls": {"task": "chat.tasks.expire_calls", "schedule": 5.0},
 }
 
 # --- The IM's own settings (contract section 7) ---------------------------------------------------
@@ -209,10 +210,12 @@ SPECTACULAR_SETTINGS = {
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Without collectstatic (the embedded default, tests), WhiteNoise finds files like runserver does.
+WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env_str("IM_MEDIA_ROOT", str(DATA_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": env_str("IM_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
 LANGUAGE_CODE = "en-us"

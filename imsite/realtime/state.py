@@ -29,6 +29,7 @@ class PendingPush:
     msg_id: int
     seq: int
     attempt: int  # retries already made
+    pushed_at: float  # time of the first push; retries are due at pushed_at + IM_ACK_RETRY_DELAYS[i]
 
 
 class MemoryState:
@@ -300,12 +301,12 @@ class RedisState:
 
     @staticmethod
     def _encode(push: PendingPush) -> str:
-        return json.dumps([push.user_id, push.conversation_id, push.seq, push.attempt])
+        return json.dumps([push.user_id, push.conversation_id, push.seq, push.attempt, push.pushed_at])
 
     @staticmethod
     def _decode(channel: str, msg_id: int, raw: bytes) -> PendingPush:
-        user_id, conversation_id, seq, attempt = json.loads(raw)
-        return PendingPush(channel, user_id, conversation_id, msg_id, seq, attempt)
+        user_id, conversation_id, seq, attempt, pushed_at = json.loads(raw)
+        return PendingPush(channel, user_id, conversation_id, msg_id, seq, attempt, pushed_at)
 
     def pending_add(self, push: PendingPush, due: float) -> None:
         pipe = self.r.pipeline(transaction=True)

@@ -1,0 +1,108 @@
+"""OAuth2 tokens for the first-party apps (django-oauth-toolkit's models), and the choice of the
+connection node a client should open its socket on."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.utils import timezone
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_application_model,
+    get_refresh_token_model,
+)
+from oauth2_provider.settings import oauth2_settings
+from oauthlib.common import generate_token
+
+from accounts.models import User
+from accounts.representations import user_dict
+from imsite.errors import ImError
+from imsite.events import send_control, token_group
+from imsite.realtime.state import get_state
+
+AccessToken = get_access_token_model()
+RefreshToken = get_refresh_token_model()
+Application = get_application_model()
+
+
+def pick_ws_url() -> str:
+    """The live node with the fewest connections; this node when none has registered yet."""
+    nodes = get_state().live_nodes()
+    if not nodes:
+        return settings.IM_PUBLIC_WS_URL
+    return min(nodes, key=lambda node: (node["connections"], node["name"]))["url"]
+
+
+def _token_response(user: User, access: Any, refresh: Any) -> dict[str, Any]:
+    return {
+        "access_token": access.token,
+        "refresh_token": refresh.token,
+        "token_type": "Bearer",
+        "expires_in": oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS,
+        "scope": access.scope,
+        "user": user_dict(user),
+        "ws_url": pick_ws_url(),
+    }
+
+
+def first_party_application() -> Any:
+    """The public client of the product's own apps (made by a data migration; re-made if an
+    operator deleted it)."""
+    application, _ = Application.objects.get_or_create(
+        client_id=settings.IM_OAUTH_CLIENT_ID,
+        defaults={"name": "IM apps (first party)", "client_type": "public",
+                  "authorization_grant_type": "password", "skip_authorization": True})
+    return application
+
+
+def do_issue_tokens(user: User) -> dict[str, Any]:
+    application = first_party_application()
+    with transaction.atomic():
+        access = AccessToken.objects.create(
+            user=user, application=application, token=generate_token(), scope="im",
+            expires=timezone.now() + timedelta(seconds=oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS),
+        )
+        refresh = RefreshToken.objects.create(user=user, application=application, token=generate_token(),
+                                              access_token=access)
+    return _token_response(user, access, refresh)
+
+
+def check_login(username: object, password: object) -> dict[str, Any]:
+    if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+        raise ImError("unauthenticated", "Wrong username or password.")
+    user = authenticate(username=username, password=password)
+    if user is None:
+        # Usernames are unique regardless of case: let "Alice" log in as "alice".
+        match = User.objects.filter(username__iexact=username).first()
+        user = authenticate(username=match.username, password=password) if match else None
+    if user is None or not user.is_active:
+        raise ImError("unauthenticated", "Wrong username or password.")
+    return do_issue_tokens(user)
+
+
+def check_refresh(token: object) -> dict[str, Any]:
+    if not isinstance(token, str) or not token:
+        raise ImError("unauthenticated", "Unknown or used refresh token.")
+    with transaction.atomic():
+        refresh = (RefreshToken.objects.select_for_update().select_related("user")
+                   .filter(token=token, revoked__isnull=True).first())
+        expired = refresh is not None and (
+            refresh.created + timedelta(seconds=oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS) < timezone.now())
+        if refresh is None or expired or not refresh.user.is_active:
+            raise ImError("unauthenticated", "Unknown or used refresh token.")
+        # The old refresh token stops working; its access token lives until it expires, so open
+        # sockets are not cut by a routine refresh.
+        refresh.revoked = timezone.now()
+        refresh.save(update_fields=["revoked"])
+        return do_issue_tokens(refresh.user)
+
+
+def do_logout(access_token: Any) -> None:
+    """Revoke the token (and its refresh token) and close every socket opened with it (4401)."""
+    token_id = access_token.id
+    with transaction.atomic():
+        RefreshToken.objects.filter(access_token=access_token, revoked__isnull=True).update(revoked=timezone.now())
+        access_token.revoke()
+    send_control(token_group(token_id), {"type": "im.close", "code": 4401})

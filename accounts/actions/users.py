@@ -1,0 +1,101 @@
+"""Accounts: sign-up, profile, user search."""
+
+import re
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
+
+from accounts.models import Block, User
+from imsite.errors import ImError, invalid, not_found
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{3,32}$")
+DISPLAY_NAME_MAX = 64
+
+
+def check_display_name(value: object) -> str:
+    if not isinstance(value, str):
+        raise invalid({"display_name": ["Must be a string."]})
+    value = value.strip()
+    if len(value) > DISPLAY_NAME_MAX:
+        raise invalid({"display_name": [f"At most {DISPLAY_NAME_MAX} characters."]})
+    return value
+
+
+def check_register(username: object, password: object, display_name: object = "") -> User:
+    errors: dict[str, list[str]] = {}
+    if not isinstance(username, str) or not USERNAME_RE.match(username):
+        errors["username"] = ["3-32 characters: ASCII letters, digits and _."]
+    if not isinstance(password, str) or not password:
+        errors["password"] = ["This field is required."]
+    try:
+        display = check_display_name(display_name or "")
+    except ImError as exc:
+        errors.update(exc.fields or {})
+        display = ""
+    if not errors:
+        candidate = User(username=username, display_name=display)
+        try:
+            password_validation.validate_password(password, candidate)
+        except ValidationError as exc:
+            errors["password"] = list(exc.messages)
+    if errors:
+        raise invalid(errors)
+    return do_register(username, password, display)
+
+
+def do_register(username: str, password: str, display_name: str) -> User:
+    if User.objects.filter(username__iexact=username).exists():
+        raise ImError("conflict", "This username is taken.", {"username": ["This username is taken."]})
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(username=username, password=password, display_name=display_name)
+    except IntegrityError:
+        # A concurrent sign-up with the same name (any case) won the unique index.
+        raise ImError("conflict", "This username is taken.", {"username": ["This username is taken."]}) from None
+
+
+def do_update_profile(user: User, display_name: object = None, avatar_attachment_id: object = None,
+                      set_avatar: bool = False) -> User:
+    from chat.actions.attachments import access_own_image
+
+    fields = []
+    if display_name is not None:
+        user.display_name = check_display_name(display_name)
+        fields.append("display_name")
+    if set_avatar:
+        if avatar_attachment_id is None:
+            user.avatar = None
+        else:
+            attachment = access_own_image(user, avatar_attachment_id, field="avatar_attachment_id")
+            attachment.is_avatar = True
+            attachment.save(update_fields=["is_avatar"])
+            user.avatar = attachment
+        fields.append("avatar")
+    if fields:
+        user.save(update_fields=fields)
+    return user
+
+
+def search_users(viewer: User, q: str) -> QuerySet[User]:
+    """Active users whose username or display name starts with `q` (case-insensitive), except the
+    viewer and users who blocked the viewer."""
+    prefix = q.strip().lower()
+    blocked_me = Block.objects.filter(blocked=viewer).values("blocker_id")
+    return (
+        User.objects.filter(is_active=True)
+        .exclude(id=viewer.id)
+        .exclude(id__in=blocked_me)
+        .annotate(lu=Lower("username"), ld=Lower("display_name"))
+        .filter(Q(lu__startswith=prefix) | Q(ld__startswith=prefix))
+        .order_by("id")
+    )
+
+
+def access_user(user_id: object) -> User:
+    try:
+        return User.objects.get(id=int(user_id), is_active=True)  # type: ignore[arg-type]
+    except (TypeError, ValueError, User.DoesNotExist):
+        raise not_found("No such user.") from None

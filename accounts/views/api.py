@@ -1,0 +1,94 @@
+"""REST endpoints of contract section 1 (accounts and auth). Thin: actions do the work."""
+
+from django.contrib.auth import logout
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.actions import tokens, users
+from accounts.representations import user_dict
+from imsite.pagination import page_by_id
+
+UserSchema = inline_serializer("User", {
+    "id": serializers.IntegerField(), "username": serializers.CharField(),
+    "display_name": serializers.CharField(), "avatar_url": serializers.CharField(allow_null=True),
+})
+TokenSchema = inline_serializer("TokenResponse", {
+    "access_token": serializers.CharField(), "refresh_token": serializers.CharField(),
+    "token_type": serializers.CharField(), "expires_in": serializers.IntegerField(),
+    "user": UserSchema, "ws_url": serializers.CharField(),
+})
+
+
+class RegisterView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=inline_serializer("Register", {
+        "username": serializers.CharField(), "password": serializers.CharField(),
+        "display_name": serializers.CharField(required=False)}), responses={201: UserSchema})
+    def post(self, request: Request) -> Response:
+        data = request.data
+        user = users.check_register(data.get("username"), data.get("password"), data.get("display_name", ""))
+        return Response(user_dict(user), status=201)
+
+
+class TokenView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=inline_serializer("Login", {
+        "username": serializers.CharField(), "password": serializers.CharField()}), responses={200: TokenSchema})
+    def post(self, request: Request) -> Response:
+        return Response(tokens.check_login(request.data.get("username"), request.data.get("password")))
+
+
+class RefreshView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=inline_serializer("Refresh", {"refresh_token": serializers.CharField()}),
+                   responses={200: TokenSchema})
+    def post(self, request: Request) -> Response:
+        return Response(tokens.check_refresh(request.data.get("refresh_token")))
+
+
+class LogoutView(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        if request.auth is not None and hasattr(request.auth, "token"):
+            tokens.do_logout(request.auth)
+        else:
+            logout(request._request)
+        return Response(status=204)
+
+
+class MeView(APIView):
+    @extend_schema(responses={200: UserSchema})
+    def get(self, request: Request) -> Response:
+        return Response(user_dict(request.user))
+
+    @extend_schema(request=inline_serializer("MePatch", {
+        "display_name": serializers.CharField(required=False),
+        "avatar_attachment_id": serializers.IntegerField(required=False, allow_null=True)}),
+        responses={200: UserSchema})
+    def patch(self, request: Request) -> Response:
+        data = request.data
+        user = users.do_update_profile(
+            request.user, display_name=data.get("display_name"),
+            avatar_attachment_id=data.get("avatar_attachment_id"), set_avatar="avatar_attachment_id" in data)
+        return Response(user_dict(user))
+
+
+class UsersView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("q", str), OpenApiParameter("limit", int),
+                               OpenApiParameter("cursor", str)])
+    def get(self, request: Request) -> Response:
+        q = request.query_params.get("q", "")
+        if not q.strip():
+            return Response({"results": [], "next": None})
+        return Response(page_by_id(users.search_users(request.user, q), request.query_params, user_dict,
+                                   descending=False))

@@ -1,0 +1,111 @@
+"""Delivery to devices: the pending-acknowledgement index, its retry sweep, and the offline push
+on connect (contract section 5, delivery rules)."""
+
+import time
+from collections import defaultdict
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db.models import F
+
+from chat.models import Message
+from chat.representations import message_dict
+from conversations.models import Membership
+from imsite import metrics
+from imsite.realtime.state import PendingPush, get_state
+from imsite.shards import shard_alias
+
+OFFLINE_PAGE = 500
+
+
+def register_push(channel: str, user_id: int, message: dict[str, Any]) -> None:
+    """A message was written to a device's socket: wait for that device's `delivered`."""
+    if message["sender_id"] == user_id:
+        return  # the sender's own devices hold it already in their view; no ack needed
+    delays = settings.IM_ACK_RETRY_DELAYS
+    if not delays:
+        return
+    now = time.time()
+    push = PendingPush(channel, user_id, message["conversation_id"], int(message["msg_id"]), message["seq"], 0, now)
+    get_state().pending_add(push, now + delays[0])
+
+
+def collect_unacknowledged(user_id: int, after: dict[str, int] | None = None,
+                           limit: int = OFFLINE_PAGE) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """One page of messages no device of the user acknowledged, oldest first per conversation.
+    `after` maps conversation ids to the last seq already pushed; returns the page and the map to
+    continue from (empty page: done)."""
+    after = dict(after or {})
+    memberships = (Membership.objects.filter(user_id=user_id)
+                   .filter(conversation__last_seq__gt=F("delivered_seq"))
+                   .exclude(active=False, left_seq__isnull=True)
+                   .select_related("conversation").order_by("conversation__last_message_at"))
+    page: list[dict[str, Any]] = []
+    for m in memberships:
+        if len(page) >= limit:
+            break
+        start = max(m.delivered_seq, m.visible_floor(), after.get(m.conversation_id, 0))
+        queryset = (Message.objects.using(shard_alias(m.conversation.shard))
+                    .filter(conversation_id=m.conversation_id, seq__gt=start)
+                    .exclude(sender_id=user_id).order_by("seq"))
+        if m.left_seq is not None:
+            queryset = queryset.filter(seq__lte=m.left_seq)
+        if m.delivered_extra:
+            queryset = queryset.exclude(seq__in=m.delivered_extra)
+        rows = list(queryset[: limit - len(page)])
+        if rows:
+            page.extend(message_dict(row) for row in rows)
+            after[m.conversation_id] = rows[-1].seq
+    return page, after
+
+
+def sweep_pending_acks(limit: int = 1000) -> int:
+    """Re-push every due, unacknowledged push to the device that is still connected; after the
+    last delay the entry is dropped and the message waits for the user's next connect. Runs every
+    second (Celery beat, or an in-process loop in the embedded default). Returns pushes re-sent."""
+    state = get_state()
+    if not state.acquire_lock("sweep", 30):
+        return 0
+    try:
+        return _sweep(state, limit)
+    finally:
+        state.release_lock("sweep")
+        metrics.PENDING_ACKS.set(state.pending_count())
+
+
+def _sweep(state: Any, limit: int) -> int:
+    delays = settings.IM_ACK_RETRY_DELAYS
+    due = state.pending_due(time.time(), limit)
+    live: list[PendingPush] = []
+    for push in due:
+        if push.attempt >= len(delays) or not state.device_alive(push.user_id, push.channel):
+            state.pending_drop(push)
+        else:
+            live.append(push)
+    by_conversation: dict[str, list[PendingPush]] = defaultdict(list)
+    for push in live:
+        by_conversation[push.conversation_id].append(push)
+    shards = dict(Membership.objects.filter(conversation_id__in=list(by_conversation))
+                  .values_list("conversation_id", "conversation__shard").distinct())
+    layer = get_channel_layer()
+    sent = 0
+    for conversation_id, pushes in by_conversation.items():
+        alias = shard_alias(shards.get(conversation_id, 0))
+        messages = {m.msg_id: m for m in Message.objects.using(alias).filter(msg_id__in=[p.msg_id for p in pushes])}
+        for push in sorted(pushes, key=lambda p: p.seq):
+            message = messages.get(push.msg_id)
+            if message is None:
+                state.pending_drop(push)
+                continue
+            attempt = push.attempt + 1
+            if attempt < len(delays):
+                state.pending_reschedule(PendingPush(**{**push.__dict__, "attempt": attempt}),
+                                         push.pushed_at + delays[attempt])
+            else:
+                state.pending_drop(push)  # last retry: afterwards it waits for the next connect
+            async_to_sync(layer.send)(push.channel, {"type": "im.retry", "frame":
+                                                     {"type": "message", "message": message_dict(message)}})
+            sent += 1
+    return sent

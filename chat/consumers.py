@@ -1,0 +1,231 @@
+"""The WebSocket endpoint `/ws` (contract section 5). Thin: frames are parsed and checked for
+shape here, everything else is an action, shared with REST and tasks."""
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import orjson
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from accounts.actions.friends import friend_ids
+from chat.actions import delivery, local_sweeper, messages, realtime, recall, receipts
+from chat.actions.outbox import take_outbox
+from chat.actions.send import check_send_message
+from imsite import metrics
+from imsite.errors import ImError
+from imsite.events import dispatch, token_group, user_group
+from imsite.realtime import node
+from imsite.realtime.auth import SocketAuth
+from imsite.realtime.state import get_state
+
+MAX_FRAME_BYTES = 64 * 1024
+log = logging.getLogger(__name__)
+db = database_sync_to_async
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    user_id: int
+    auth: SocketAuth
+
+    async def connect(self) -> None:
+        await self.accept()
+        self.auth = self.scope["im_auth"]
+        self.registered = False
+        if self.auth.close_code:
+            metrics.ERRORS.labels(code=str(self.auth.close_code)).inc()
+            await self.close(code=self.auth.close_code)
+            return
+        self.user_id = self.auth.user_id
+        self.last_rx = time.monotonic()
+        # Per conversation: the highest seq written to this socket, and seqs this device sent
+        # itself (acked, never pushed back): together they keep pushes in seq order, once each.
+        self.pushed: dict[str, int] = {}
+        self.own: dict[str, set[int]] = {}
+        await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
+        if self.auth.token_id:
+            await self.channel_layer.group_add(token_group(self.auth.token_id), self.channel_name)
+        first, friends, online = await db(self._register)()
+        self.registered = True
+        node.connection_opened()
+        timeout = settings.IM_HEARTBEAT_TIMEOUT
+        await self.send_frame({
+            "type": "hello", "user_id": self.user_id, "node": settings.IM_NODE_NAME,
+            "heartbeat_interval": min(25.0, timeout / 3), "heartbeat_timeout": timeout,
+            "online_friends": sorted(online),
+        })
+        if first:
+            await db(dispatch)({"type": "presence", "user_id": self.user_id, "online": True}, friends)
+        await self._offline_push()
+        await self.send_frame({"type": "synced"})
+        self.watchdog = asyncio.create_task(self._watch_heartbeat())
+        if not settings.REDIS_URL:
+            local_sweeper.ensure_running()
+
+    def _register(self) -> tuple[bool, list[int], set[int]]:
+        state = get_state()
+        first = state.add_device(self.user_id, self.channel_name, settings.IM_NODE_NAME)
+        friends = friend_ids(self.user_id)
+        return first, friends, state.online_users(friends)
+
+    async def _offline_push(self) -> None:
+        after: dict[str, int] | None = None
+        while True:
+            page, after = await db(delivery.collect_unacknowledged)(self.user_id, after)
+            if not page:
+                break
+            for message in page:
+                await self._write_message(message)
+        for frame in await db(take_outbox)(self.user_id):
+            await self.send_frame(frame)
+
+    async def disconnect(self, code: int) -> None:
+        if not getattr(self, "registered", False):
+            return
+        self.watchdog.cancel()
+        await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
+        if self.auth.token_id:
+            await self.channel_layer.group_discard(token_group(self.auth.token_id), self.channel_name)
+        node.connection_closed()
+        await db(realtime.do_device_gone)(self.user_id, self.channel_name)
+
+    async def _watch_heartbeat(self) -> None:
+        timeout = settings.IM_HEARTBEAT_TIMEOUT
+        while True:
+            remaining = self.last_rx + timeout - time.monotonic()
+            if remaining <= 0:
+                metrics.ERRORS.labels(code="4408").inc()
+                await self.close(code=4408)
+                return
+            await asyncio.sleep(min(remaining, 5.0))
+
+    # --- frames in --------------------------------------------------------------------------------
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        self.last_rx = time.monotonic()
+        raw = text_data if text_data is not None else bytes_data
+        if raw is None or len(raw) > MAX_FRAME_BYTES:
+            await self.send_error("too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+            return
+        try:
+            frame = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            await self.send_error("invalid_frame", "A frame must be a JSON object.")
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self.send_error("invalid_frame", "A frame must be a JSON object with a type.")
+            return
+        kind = frame["type"]
+        handler = self.HANDLERS.get(kind)
+        metrics.FRAMES_IN.labels(type=kind if handler else "unknown").inc()
+        if handler is None:
+            await self.send_error("unknown_type", f"Unknown frame type {kind[:40]!r}.")
+            return
+        try:
+            await handler(self, frame)
+        except ImError as exc:
+            ref = frame.get("msg_id") if isinstance(frame.get("msg_id"), (str, int)) else None
+            await self.send_error(exc.code, exc.message, ref)
+
+    @staticmethod
+    def _require(frame: dict, *names: str) -> None:
+        missing = [name for name in names if name not in frame]
+        if missing:
+            raise ImError("invalid_frame", f"Missing field(s): {', '.join(missing)}.")
+
+    async def on_ping(self, frame: dict) -> None:
+        await self.send_frame({"type": "pong", "ts": time.time()})
+
+    async def on_msg_ids(self, frame: dict) -> None:
+        count = frame.get("count")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
+            raise ImError("invalid_frame", "count must be an integer from 1 to 1000.")
+        ids = await db(messages.do_reserve_ids)(self.user_id, count)
+        await self.send_frame({"type": "msg_ids", "ids": ids})
+
+    async def on_send(self, frame: dict) -> None:
+        self._require(frame, "msg_id", "conversation_id", "msg_type", "content")
+        started = time.perf_counter()
+        result = await db(check_send_message)(self.user_id, frame["conversation_id"], frame["msg_type"],
+                                              frame["content"], frame["msg_id"], exclude_channel=self.channel_name)
+        message = result.message
+        self.own.setdefault(message.conversation_id, set()).add(message.seq)
+        await self.send_frame(result.ack())
+        metrics.ACK_SECONDS.observe(time.perf_counter() - started)
+
+    async def on_delivered(self, frame: dict) -> None:
+        self._require(frame, "conversation_id", "msg_ids")
+        await db(receipts.do_mark_delivered)(self.user_id, frame["conversation_id"], frame["msg_ids"],
+                                             self.channel_name)
+
+    async def on_read(self, frame: dict) -> None:
+        self._require(frame, "conversation_id", "seq")
+        await db(receipts.do_mark_read)(self.user_id, frame["conversation_id"], frame["seq"], self.channel_name)
+
+    async def on_recall(self, frame: dict) -> None:
+        self._require(frame, "conversation_id", "msg_id")
+        await db(recall.check_recall)(self.user_id, frame["conversation_id"], frame["msg_id"])
+
+    async def on_typing(self, frame: dict) -> None:
+        self._require(frame, "conversation_id")
+        await db(realtime.check_typing)(self.user_id, frame["conversation_id"])
+
+    HANDLERS = {
+        "ping": on_ping,
+        "msg_ids": on_msg_ids,
+        "send": on_send,
+        "delivered": on_delivered,
+        "read": on_read,
+        "recall": on_recall,
+        "typing": on_typing,
+    }
+
+    # --- frames out -------------------------------------------------------------------------------
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        metrics.FRAMES_OUT.labels(type=frame["type"]).inc()
+        await self.send(text_data=orjson.dumps(frame).decode())
+
+    async def send_error(self, code: str, message: str, ref: Any = None) -> None:
+        metrics.ERRORS.labels(code=code).inc()
+        frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+        if ref is not None:
+            frame["ref"] = str(ref)
+        await self.send_frame(frame)
+
+    async def _write_message(self, message: dict[str, Any]) -> None:
+        """Write one message in seq order: an older or repeated seq is skipped; a gap is filled
+        from the shard first (pushes from different senders may arrive out of order)."""
+        conversation_id, seq = message["conversation_id"], message["seq"]
+        last = self.pushed.get(conversation_id)
+        if last is not None and seq <= last:
+            return
+        own = self.own.get(conversation_id, set())
+        if last is not None and any(s not in own for s in range(last + 1, seq)):
+            for missing in await db(messages.visible_range)(self.user_id, conversation_id, last, seq):
+                if missing["seq"] not in own:
+                    await self._write_one(missing)
+        await self._write_one(message)
+        self.pushed[conversation_id] = seq
+
+    async def _write_one(self, message: dict[str, Any]) -> None:
+        await self.send_frame({"type": "message", "message": message})
+        await db(delivery.register_push)(self.channel_name, self.user_id, message)
+
+    # --- channel-layer events -------------------------------------------------------------------
+    async def im_event(self, event: dict[str, Any]) -> None:
+        if event.get("exclude") == self.channel_name:
+            return
+        frame = event["frame"]
+        if frame["type"] == "message":
+            await self._write_message(frame["message"])
+        else:
+            await self.send_frame(frame)
+
+    async def im_retry(self, event: dict[str, Any]) -> None:
+        metrics.PUSH_RETRIES.inc()
+        await self.send_frame(event["frame"])
+
+    async def im_close(self, event: dict[str, Any]) -> None:
+        await self.close(code=event["code"])

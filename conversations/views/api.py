@@ -1,0 +1,86 @@
+"""REST endpoints of contract section 3: the conversation list, per-user state, history, send,
+read, sync. Thin: actions do the work."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chat.actions.messages import history_page
+from chat.actions.receipts import do_mark_read
+from chat.actions.send import check_send_message
+from chat.representations import message_dict
+from conversations.actions import state
+from conversations.actions.access import access_membership
+from conversations.actions.direct import check_open_direct
+from conversations.models import Membership
+from conversations.representations import (
+    conversation_dict,
+    load_conversation_dict,
+    with_list_data,
+)
+from imsite.errors import invalid
+
+PAGING = [OpenApiParameter("limit", int), OpenApiParameter("cursor", str)]
+
+
+class ConversationListView(APIView):
+    @extend_schema(parameters=PAGING)
+    def get(self, request: Request) -> Response:
+        return Response(state.conversation_list(request.user.id, request.query_params))
+
+
+class DirectConversationView(APIView):
+    @extend_schema(request=inline_serializer("DirectOpen", {"user_id": serializers.IntegerField()}))
+    def post(self, request: Request) -> Response:
+        membership, created = check_open_direct(request.user, request.data.get("user_id"))
+        data = conversation_dict(with_list_data(Membership.objects.filter(id=membership.id)).get())
+        return Response(data, status=201 if created else 200)
+
+
+class ConversationDetailView(APIView):
+    def get(self, request: Request, conversation_id: str) -> Response:
+        membership = access_membership(request.user.id, conversation_id)
+        return Response(load_conversation_dict(request.user.id, membership.conversation_id))
+
+    @extend_schema(request=inline_serializer("ConversationPatch", {
+        "pinned": serializers.BooleanField(required=False), "hidden": serializers.BooleanField(required=False),
+        "muted": serializers.BooleanField(required=False)}))
+    def patch(self, request: Request, conversation_id: str) -> Response:
+        return Response(state.do_update_flags(request.user.id, conversation_id, request.data))
+
+    def delete(self, request: Request, conversation_id: str) -> Response:
+        state.do_delete(request.user.id, conversation_id)
+        return Response(status=204)
+
+
+class MessagesView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("after_seq", int), OpenApiParameter("before_seq", int), *PAGING])
+    def get(self, request: Request, conversation_id: str) -> Response:
+        return Response(history_page(request.user.id, conversation_id, request.query_params))
+
+    @extend_schema(request=inline_serializer("MessageSend", {
+        "msg_type": serializers.CharField(), "content": serializers.JSONField(),
+        "msg_id": serializers.CharField(required=False)}))
+    def post(self, request: Request, conversation_id: str) -> Response:
+        data = request.data
+        result = check_send_message(request.user.id, conversation_id, data.get("msg_type"), data.get("content"),
+                                    data.get("msg_id"))
+        status = "sent" if result.message.conversation_id.startswith("d_") else None
+        return Response(message_dict(result.message, status=status), status=201 if result.created else 200)
+
+
+class ReadView(APIView):
+    @extend_schema(request=inline_serializer("ReadCursor", {"seq": serializers.IntegerField()}))
+    def post(self, request: Request, conversation_id: str) -> Response:
+        seq = request.data.get("seq")
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+            raise invalid({"seq": ["Must be a non-negative integer."]})
+        return Response(do_mark_read(request.user.id, conversation_id, seq))
+
+
+class SyncView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("since", str)])
+    def get(self, request: Request) -> Response:
+        return Response(state.sync(request.user.id, request.query_params.get("since")))

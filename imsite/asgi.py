@@ -1,0 +1,22 @@
+"""ASGI entry point: HTTP (Django; static files through WhiteNoise) and the WebSocket at /ws."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imsite.settings")
+django_asgi = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from chat.consumers import ChatConsumer  # noqa: E402
+from imsite.realtime import node  # noqa: E402
+from imsite.realtime.auth import SocketAuthMiddleware  # noqa: E402
+
+application = ProtocolTypeRouter({
+    "http": django_asgi,  # static files: WhiteNoise middleware (settings)
+    "websocket": AuthMiddlewareStack(SocketAuthMiddleware(URLRouter([path("ws", ChatConsumer.as_asgi())]))),
+})
+node.start_heartbeat()

@@ -1,0 +1,76 @@
+"""Who is on the other end of a socket: a bearer token (header or `?access_token=`) or the
+session cookie from an allowed Origin. The result is put in scope["im_auth"]; the consumer
+accepts every connection and closes refused ones with the contract's code, so every client can
+read why (4401 unauthenticated or revoked, 4403 disabled account or foreign Origin)."""
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model
+
+
+@dataclass(frozen=True)
+class SocketAuth:
+    user_id: int | None = None
+    token_id: int | None = None
+    close_code: int | None = None
+
+
+def _header(scope: dict, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _bearer(scope: dict) -> str | None:
+    header = _header(scope, b"authorization")
+    if header and header.lower().startswith("bearer "):
+        return header[7:].strip()
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    values = query.get("access_token")
+    return values[0] if values else None
+
+
+@database_sync_to_async
+def _from_token(token: str) -> SocketAuth:
+    access = get_access_token_model().objects.select_related("user").filter(token=token).first()
+    if access is None or access.expires < timezone.now() or access.user is None:
+        return SocketAuth(close_code=4401)
+    if not access.user.is_active:
+        return SocketAuth(close_code=4403)
+    return SocketAuth(user_id=access.user_id, token_id=access.id)
+
+
+def origin_allowed(origin: str | None) -> bool:
+    if not origin:
+        return False
+    host, _ = split_domain_port(urlsplit(origin).netloc)
+    return bool(host) and validate_host(host, settings.ALLOWED_HOSTS)
+
+
+async def authenticate_socket(scope: dict) -> SocketAuth:
+    token = _bearer(scope)
+    if token:
+        return await _from_token(token)
+    user = scope.get("user")
+    if user is None or not user.is_authenticated:
+        return SocketAuth(close_code=4401)
+    if not origin_allowed(_header(scope, b"origin")):
+        return SocketAuth(close_code=4403)
+    if not user.is_active:
+        return SocketAuth(close_code=4403)
+    return SocketAuth(user_id=user.id)
+
+
+class SocketAuthMiddleware:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        scope = dict(scope, im_auth=await authenticate_socket(scope))
+        return await self.app(scope, receive, send)
