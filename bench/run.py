@@ -28,7 +28,6 @@ from typing import IO, Any
 import orjson
 import psycopg
 import redis
-
 from baselines import channels_command
 
 BENCH = Path(__file__).resolve().parent
@@ -515,9 +514,10 @@ def ratios(outcomes: list[Outcome]) -> list[str]:
     lines = []
     for key, label in (("plain-closed", "plain websockets relay"), ("memory-closed", "Channels in-memory relay"),
                        ("pubsub-closed", "Channels pub/sub relay, 2 daphne")):
-        if by_key.get(key, {}).get("msgs_per_s"):
-            lines.append(f"- product closed loop / {label}: **{product['msgs_per_s'] / by_key[key]['msgs_per_s']:.2f}×**")
-    return lines
+        baseline = by_key.get(key, {}).get("msgs_per_s")
+        if baseline:
+            lines.append(f"- product closed loop / {label}: **{product['msgs_per_s'] / baseline:.2f}×**")
+    return lines or ["Ratios: no baseline ran."]
 
 
 def product_latencies(outcomes: list[Outcome]) -> list[str]:
@@ -556,7 +556,8 @@ def render(args: argparse.Namespace, load: Load, outcomes: list[Outcome], second
 
 
 def git_head() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False)
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                          check=False)
     return done.stdout.strip() or "unknown"
 
 
