@@ -53,9 +53,13 @@ def channels_command(port: int, layer: str, redis_url: str) -> tuple[list[str], 
     """The daphne command line and environment that serve the Channels relay."""
     daphne = shutil.which("daphne", path=str(Path(sys.executable).parent)) or shutil.which("daphne")
     argv = [daphne] if daphne else [sys.executable, "-m", "daphne"]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "channels_relay.settings",
-           "BENCH_RELAY_LAYER": layer, "BENCH_RELAY_REDIS": redis_url,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "channels_relay.settings",
+        "BENCH_RELAY_LAYER": layer,
+        "BENCH_RELAY_REDIS": redis_url,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")])),
+    }
     return [*argv, "-b", HOST, "-p", str(port), "channels_relay.asgi:application"], env
 
 

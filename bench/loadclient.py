@@ -69,8 +69,14 @@ class SetupError(RuntimeError):
     """The product refused or failed a setup step; the message says which and how."""
 
 
-CLIENT_ERRORS = (SetupError, OSError, TimeoutError, WebSocketException, orjson.JSONDecodeError,
-                 threading.BrokenBarrierError)
+CLIENT_ERRORS = (
+    SetupError,
+    OSError,
+    TimeoutError,
+    WebSocketException,
+    orjson.JSONDecodeError,
+    threading.BrokenBarrierError,
+)
 
 
 def check_loopback(url: str) -> None:
@@ -157,8 +163,15 @@ class Rest:
         self.base = base
         self.limit = asyncio.Semaphore(concurrency)
 
-    async def call(self, what: str, method: str, path: str, body: Frame | None = None,
-                   token: str | None = None, ok: Iterable[int] = (200, 201)) -> tuple[int, Any]:
+    async def call(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        body: Frame | None = None,
+        token: str | None = None,
+        ok: Iterable[int] = (200, 201),
+    ) -> tuple[int, Any]:
         async with self.limit:
             status, data = await asyncio.to_thread(http_request, self.base, method, path, body, token)
         if status not in ok:
@@ -186,20 +199,35 @@ class Account:
 
 async def account(rest: Rest, username: str) -> Account:
     """Register (a 409 means it exists from an earlier case of the same run) and log in."""
-    await rest.call(f"registration of {username}", "POST", "/api/v1/auth/register",
-                    {"username": username, "password": PASSWORD}, ok=(201, 409))
-    _, data = await rest.call(f"token for {username}", "POST", "/api/v1/auth/token",
-                              {"username": username, "password": PASSWORD}, ok=(200,))
+    await rest.call(
+        f"registration of {username}",
+        "POST",
+        "/api/v1/auth/register",
+        {"username": username, "password": PASSWORD},
+        ok=(201, 409),
+    )
+    _, data = await rest.call(
+        f"token for {username}", "POST", "/api/v1/auth/token", {"username": username, "password": PASSWORD}, ok=(200,)
+    )
     what = f"token for {username}"
-    return Account(username, int(pick(data, what, "user", "id")), str(pick(data, what, "access_token")),
-                   str(data.get("ws_url") or ""))
+    return Account(
+        username,
+        int(pick(data, what, "user", "id")),
+        str(pick(data, what, "access_token")),
+        str(data.get("ws_url") or ""),
+    )
 
 
 async def befriend(rest: Rest, a: Account, b: Account) -> None:
     """Friend request from a, accepted by b; tolerant of an earlier case having done it."""
-    status, data = await rest.call(f"friend request {a.username}->{b.username}", "POST",
-                                   "/api/v1/friends/requests", {"to_user_id": b.user_id}, a.token,
-                                   ok=(201, 409))
+    status, data = await rest.call(
+        f"friend request {a.username}->{b.username}",
+        "POST",
+        "/api/v1/friends/requests",
+        {"to_user_id": b.user_id},
+        a.token,
+        ok=(201, 409),
+    )
     if status == 201 and data.get("status") == "accepted":
         return
     if status == 201:
@@ -208,13 +236,25 @@ async def befriend(rest: Rest, a: Account, b: Account) -> None:
         request_id = await pending_request_id(rest, a, b)
         if request_id is None:
             return  # 409 without a pending request: already friends
-    await rest.call(f"accepting friend request {request_id} as {b.username}", "POST",
-                    f"/api/v1/friends/requests/{request_id}/accept", None, b.token, ok=(200,))
+    await rest.call(
+        f"accepting friend request {request_id} as {b.username}",
+        "POST",
+        f"/api/v1/friends/requests/{request_id}/accept",
+        None,
+        b.token,
+        ok=(200,),
+    )
 
 
 async def pending_request_id(rest: Rest, a: Account, b: Account) -> Any:
-    _, data = await rest.call("listing incoming friend requests", "GET",
-                              "/api/v1/friends/requests?direction=incoming", None, b.token, ok=(200,))
+    _, data = await rest.call(
+        "listing incoming friend requests",
+        "GET",
+        "/api/v1/friends/requests?direction=incoming",
+        None,
+        b.token,
+        ok=(200,),
+    )
     for request in pick(data, "listing incoming friend requests", "results"):
         if request.get("from_user", {}).get("id") == a.user_id:
             return request.get("id")
@@ -249,13 +289,13 @@ async def product_pair(rest: Rest, cfg: LoadConfig, index: int) -> PairSpec:
     receiver = await account(rest, f"bench_{cfg.run_id}_{2 * index + 1}")
     await befriend(rest, sender, receiver)
     conversation_id = await direct_conversation(rest, sender, receiver)
-    return PairSpec(index, socket_url(cfg.ws_a, sender), socket_url(cfg.ws_b, receiver),
-                    conversation_id=conversation_id)
+    return PairSpec(
+        index, socket_url(cfg.ws_a, sender), socket_url(cfg.ws_b, receiver), conversation_id=conversation_id
+    )
 
 
 def relay_pair(cfg: LoadConfig, index: int) -> PairSpec:
-    return PairSpec(index, f"{cfg.ws_a}?user={2 * index}", f"{cfg.ws_b}?user={2 * index + 1}",
-                    peer=2 * index + 1)
+    return PairSpec(index, f"{cfg.ws_a}?user={2 * index}", f"{cfg.ws_b}?user={2 * index + 1}", peer=2 * index + 1)
 
 
 async def prepare(cfg: LoadConfig, http_base: str) -> list[PairSpec]:
@@ -274,8 +314,9 @@ async def prepare(cfg: LoadConfig, http_base: str) -> list[PairSpec]:
 
 async def open_socket(url: str) -> ClientConnection:
     check_loopback(url)
-    return await connect(url, compression=None, max_size=2**22, open_timeout=SYNC_TIMEOUT,
-                         ping_interval=None, close_timeout=2)
+    return await connect(
+        url, compression=None, max_size=2**22, open_timeout=SYNC_TIMEOUT, ping_interval=None, close_timeout=2
+    )
 
 
 async def send_frame(ws: ClientConnection, frame: Frame) -> None:
@@ -342,8 +383,9 @@ class Link:
         if self.synced.is_set():
             return
         if self.closed.is_set():
-            raise SetupError(f"{what}: socket closed with code {self.ws.close_code} "
-                             f"({self.ws.close_reason!r}) before 'synced'")
+            raise SetupError(
+                f"{what}: socket closed with code {self.ws.close_code} ({self.ws.close_reason!r}) before 'synced'"
+            )
         raise SetupError(f"{what}: no 'synced' frame within {SYNC_TIMEOUT:.0f}s of connecting")
 
     def delivered(self, conversation_id: str, msg_id: str) -> None:
@@ -355,8 +397,7 @@ class Link:
         batches, self.pending = self.pending, {}
         try:
             for conversation_id, msg_ids in batches.items():
-                await send_frame(self.ws, {"type": "delivered", "conversation_id": conversation_id,
-                                           "msg_ids": msg_ids})
+                await send_frame(self.ws, {"type": "delivered", "conversation_id": conversation_id, "msg_ids": msg_ids})
         except ConnectionClosed:
             pass
 
@@ -486,9 +527,16 @@ class ProductPair(Pair):
         self.got.append(0)
         self.inflight[msg_id] = Flight(k, t0, msg_id)
         text = f"bench {self.nonce} {self.spec.index} {k} {t0:.6f}"
-        await send_frame(self.sender.ws, {"type": "send", "msg_id": msg_id,
-                                          "conversation_id": self.spec.conversation_id,
-                                          "msg_type": "text", "content": {"text": text}})
+        await send_frame(
+            self.sender.ws,
+            {
+                "type": "send",
+                "msg_id": msg_id,
+                "conversation_id": self.spec.conversation_id,
+                "msg_type": "text",
+                "content": {"text": text},
+            },
+        )
         self.stats.counts["sent"] += 1
 
     def settle(self, flight: Flight) -> None:
@@ -575,10 +623,12 @@ class ProductPair(Pair):
     def lost(self) -> dict[str, int]:
         flights = self.inflight.values()
         gaps = max(self.seqs) - min(self.seqs) + 1 - len(self.seqs) if self.seqs else 0
-        return {"lost": sum(f.acked and not f.received for f in flights),
-                "unacked": sum(not f.acked for f in flights),
-                "no_receipt": sum(f.received and not f.receipted for f in flights),
-                "seq_gaps": gaps}
+        return {
+            "lost": sum(f.acked and not f.received for f in flights),
+            "unacked": sum(not f.acked for f in flights),
+            "no_receipt": sum(f.received and not f.receipted for f in flights),
+            "seq_gaps": gaps,
+        }
 
     async def close(self) -> None:
         await asyncio.gather(self.sender.close(), self.receiver.close())
@@ -710,7 +760,7 @@ def child_main(cfg: LoadConfig, specs: list[PairSpec], start: Any, stop: Any, ou
 
 
 def run_processes(cfg: LoadConfig, specs: list[PairSpec]) -> list[dict[str, Any]]:
-    parts = [specs[i::cfg.procs] for i in range(cfg.procs) if specs[i::cfg.procs]]
+    parts = [specs[i :: cfg.procs] for i in range(cfg.procs) if specs[i :: cfg.procs]]
     if len(parts) == 1:
         return [asyncio.run(run_load(cfg, parts[0], local_phases()))]
     ctx = mp.get_context("spawn")
@@ -763,20 +813,33 @@ def summarize(cfg: LoadConfig, parts: list[dict[str, Any]]) -> dict[str, Any]:
         errors.update(part["errors"])
         for kind in LATENCIES:
             lat[kind].extend(part["lat"][kind])
-    return {"mode": cfg.mode, "pairs": cfg.pairs, "window": cfg.window, "rate": cfg.rate,
-            "duration": cfg.duration, "msgs_per_s": round(counts["completed_in_window"] / cfg.duration, 1),
-            "lost": counts["lost"], "duplicated": counts["duplicated"], "counts": dict(counts),
-            "errors": dict(errors), "latency_ms": {k: percentiles(v) for k, v in lat.items() if v},
-            "client_cpu_s": round(sum(p["client_cpu_s"] for p in parts), 3)}
+    return {
+        "mode": cfg.mode,
+        "pairs": cfg.pairs,
+        "window": cfg.window,
+        "rate": cfg.rate,
+        "duration": cfg.duration,
+        "msgs_per_s": round(counts["completed_in_window"] / cfg.duration, 1),
+        "lost": counts["lost"],
+        "duplicated": counts["duplicated"],
+        "counts": dict(counts),
+        "errors": dict(errors),
+        "latency_ms": {k: percentiles(v) for k, v in lat.items() if v},
+        "client_cpu_s": round(sum(p["client_cpu_s"] for p in parts), 3),
+    }
 
 
 def report(summary: dict[str, Any]) -> str:
     if "error" in summary:
         return f"FAILED: {summary['error']}"
     load = f"open loop {summary['rate']:.0f} msg/s" if summary["rate"] else f"closed loop W={summary['window']}"
-    lines = [(f"{summary['mode']}: {summary['pairs']} pairs, {load}, {summary['duration']:.0f}s: "
-              f"{summary['msgs_per_s']} msgs/s completed, lost {summary['lost']}, "
-              f"duplicated {summary['duplicated']}, client CPU {summary['client_cpu_s']}s")]
+    lines = [
+        (
+            f"{summary['mode']}: {summary['pairs']} pairs, {load}, {summary['duration']:.0f}s: "
+            f"{summary['msgs_per_s']} msgs/s completed, lost {summary['lost']}, "
+            f"duplicated {summary['duplicated']}, client CPU {summary['client_cpu_s']}s"
+        )
+    ]
     names = {"ack": "send->ack", "recv": "send->receive", "receipt": "send->receipt"}
     for kind, p in summary["latency_ms"].items():
         lines.append(f"  {names[kind]:14} p50 {p['p50']} p95 {p['p95']} p99 {p['p99']} max {p['max']} ms (n={p['n']})")
@@ -875,8 +938,12 @@ async def run_idle(args: argparse.Namespace) -> dict[str, Any]:
     started = now()
     await gather_bounded((hold.open_one(url) for url in urls), IDLE_CONCURRENCY)
     seconds = now() - started
-    ready = {"opened": len(hold.sockets), "failed": dict(hold.errors), "seconds": round(seconds, 2),
-             "accept_rate": round(len(hold.sockets) / seconds, 1) if seconds else 0.0}
+    ready = {
+        "opened": len(hold.sockets),
+        "failed": dict(hold.errors),
+        "seconds": round(seconds, 2),
+        "accept_rate": round(len(hold.sockets) / seconds, 1) if seconds else 0.0,
+    }
     emit("idle-ready " + orjson.dumps(ready).decode())
     log(f"idle: {ready}")
     hold.tasks = [asyncio.ensure_future(hold.keep(ws, DEFAULT_HEARTBEAT)) for ws in hold.sockets]
@@ -915,8 +982,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not args.http and args.ws_a:
         parts = urlsplit(args.ws_a)
         args.http = f"http://{parts.netloc}"
-    bounds = {"pairs": args.pairs, "window": args.window, "duration": args.duration, "rate": args.rate,
-              "idle": args.idle}
+    bounds = {
+        "pairs": args.pairs,
+        "window": args.window,
+        "duration": args.duration,
+        "rate": args.rate,
+        "idle": args.idle,
+    }
     for name, value in bounds.items():
         if not 0 <= value <= LIMITS[name]:
             parser.error(f"--{name} must be within 0..{LIMITS[name]}")
@@ -930,8 +1002,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def config(args: argparse.Namespace) -> LoadConfig:
-    return LoadConfig(args.mode, args.ws_a, args.ws_b, args.pairs, args.window, args.duration,
-                      args.rate, args.grace, args.procs, args.run_id)
+    return LoadConfig(
+        args.mode,
+        args.ws_a,
+        args.ws_b,
+        args.pairs,
+        args.window,
+        args.duration,
+        args.rate,
+        args.grace,
+        args.procs,
+        args.run_id,
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -79,8 +79,15 @@ class Processes:
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Started:
         log = LOGS / f"{name}.log"
         with log.open("wb") as out:
-            popen = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+            popen = subprocess.Popen(
+                argv,
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self.running[name] = Started(name, popen, log)
         return self.running[name]
 
@@ -126,8 +133,8 @@ def read_proc() -> dict[int, tuple[int, str, float]]:
             raw = Path(entry.path, "stat").read_text()
         except OSError:
             continue
-        comm = raw[raw.index("(") + 1: raw.rindex(")")]
-        fields = raw[raw.rindex(")") + 2:].split()
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
         ticks = sum(int(v) for v in fields[11:15])
         table[int(entry.name)] = (int(fields[1]), comm, ticks / CLK_TCK)
     return table
@@ -211,8 +218,16 @@ class Load:
     grace: float
 
     def args(self, open_loop: bool) -> list[str]:
-        args = ["--pairs", str(self.pairs), "--window", str(self.window),
-                "--duration", str(self.duration), "--grace", str(self.grace)]
+        args = [
+            "--pairs",
+            str(self.pairs),
+            "--window",
+            str(self.window),
+            "--duration",
+            str(self.duration),
+            "--grace",
+            str(self.grace),
+        ]
         return [*args, "--rate", str(self.rate)] if open_loop else args
 
 
@@ -240,8 +255,15 @@ def run_client(key: str, name: str, argv: list[str], server: Server, timeout: fl
     say(f"case: {name}")
     log = LOGS / f"client-{key}.log"
     with log.open("w") as err:
-        popen = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
+        popen = subprocess.Popen(
+            argv,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         timer = threading.Timer(timeout, signal_group, (popen.pid, signal.SIGKILL))
         timer.start()
         try:
@@ -251,8 +273,9 @@ def run_client(key: str, name: str, argv: list[str], server: Server, timeout: fl
             timer.cancel()
             popen.wait()
     if not summary:
-        summary = {"error": f"load client gave no result (exit {popen.returncode}, limit {timeout:.0f}s): "
-                            f"{tail(log, 5)}"}
+        summary = {
+            "error": f"load client gave no result (exit {popen.returncode}, limit {timeout:.0f}s): {tail(log, 5)}"
+        }
     say(f"  -> {summary.get('msgs_per_s', summary.get('error'))}")
     return Outcome(key, name, summary, cpu, rss)
 
@@ -263,8 +286,15 @@ class IdleHolder:
     def __init__(self, argv: list[str], timeout: float) -> None:
         self.log = LOGS / "client-idle.log"
         with self.log.open("w") as err:
-            self.popen = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True,
-                                          stdin=subprocess.PIPE, start_new_session=True)
+            self.popen = subprocess.Popen(
+                argv,
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                stdin=subprocess.PIPE,
+                start_new_session=True,
+            )
         self.timer = threading.Timer(timeout, signal_group, (self.popen.pid, signal.SIGKILL))
         self.timer.start()
 
@@ -304,13 +334,30 @@ def relay_cases(procs: Processes, args: argparse.Namespace, load: Load) -> list[
     pubsub_a = channels_command(RELAY_PORTS["pubsub_a"], "pubsub", "redis://127.0.0.1:6379/6")
     pubsub_b = channels_command(RELAY_PORTS["pubsub_b"], "pubsub", "redis://127.0.0.1:6379/6")
     setups = [
-        ("plain", "plain websockets relay", {"relay-plain": (plain, None, RELAY_PORTS["plain"])},
-         "/", args.relay_procs),
-        ("memory", "Channels relay, in-memory layer, 1 daphne",
-         {"relay-memory": (*memory, RELAY_PORTS["memory"])}, "/ws", 1),
-        ("pubsub", "Channels relay, redis pub/sub layer, 2 daphne",
-         {"relay-pubsub-a": (*pubsub_a, RELAY_PORTS["pubsub_a"]),
-          "relay-pubsub-b": (*pubsub_b, RELAY_PORTS["pubsub_b"])}, "/ws", 1),
+        (
+            "plain",
+            "plain websockets relay",
+            {"relay-plain": (plain, None, RELAY_PORTS["plain"])},
+            "/",
+            args.relay_procs,
+        ),
+        (
+            "memory",
+            "Channels relay, in-memory layer, 1 daphne",
+            {"relay-memory": (*memory, RELAY_PORTS["memory"])},
+            "/ws",
+            1,
+        ),
+        (
+            "pubsub",
+            "Channels relay, redis pub/sub layer, 2 daphne",
+            {
+                "relay-pubsub-a": (*pubsub_a, RELAY_PORTS["pubsub_a"]),
+                "relay-pubsub-b": (*pubsub_b, RELAY_PORTS["pubsub_b"]),
+            },
+            "/ws",
+            1,
+        ),
     ]
     outcomes = []
     for key, label, servers, path, client_procs in setups:
@@ -323,9 +370,15 @@ def relay_cases(procs: Processes, args: argparse.Namespace, load: Load) -> list[
     return outcomes
 
 
-def relay_case(procs: Processes, key: str, label: str,
-               servers: dict[str, tuple[list[str], dict[str, str] | None, int]], path: str,
-               client_procs: int, load: Load) -> list[Outcome]:
+def relay_case(
+    procs: Processes,
+    key: str,
+    label: str,
+    servers: dict[str, tuple[list[str], dict[str, str] | None, int]],
+    path: str,
+    client_procs: int,
+    load: Load,
+) -> list[Outcome]:
     ensure_free(*(port for _, _, port in servers.values()))
     for name, (argv, env, _) in servers.items():
         procs.start(name, argv, env)
@@ -337,10 +390,20 @@ def relay_case(procs: Processes, key: str, label: str,
     urls = ["--ws-a", f"ws://127.0.0.1:{ports[0]}{path}", "--ws-b", f"ws://127.0.0.1:{ports[-1]}{path}"]
     common = [*urls, "--procs", str(client_procs)]
     return [
-        run_client(f"{key}-closed", f"{label}, closed loop",
-                   loadclient("relay", *common, *load.args(False)), server, client_timeout(load, 30)),
-        run_client(f"{key}-open", f"{label}, open loop {load.rate:.0f}/s",
-                   loadclient("relay", *common, *load.args(True)), server, client_timeout(load, 30)),
+        run_client(
+            f"{key}-closed",
+            f"{label}, closed loop",
+            loadclient("relay", *common, *load.args(False)),
+            server,
+            client_timeout(load, 30),
+        ),
+        run_client(
+            f"{key}-open",
+            f"{label}, open loop {load.rate:.0f}/s",
+            loadclient("relay", *common, *load.args(True)),
+            server,
+            client_timeout(load, 30),
+        ),
     ]
 
 
@@ -350,15 +413,17 @@ def relay_case(procs: Processes, key: str, label: str,
 
 def product_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env.update({
-        "DATABASE_URL": f"{PG}/bench_main",
-        "IM_MESSAGE_SHARDS": f"{PG}/bench_shard0,{PG}/bench_shard1",
-        "REDIS_URL": REDIS_URL,
-        "DJANGO_SECRET_KEY": "bench",
-        "IM_SEND_RATE": "100000",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_DEBUG": "false",
-    })
+    env.update(
+        {
+            "DATABASE_URL": f"{PG}/bench_main",
+            "IM_MESSAGE_SHARDS": f"{PG}/bench_shard0,{PG}/bench_shard1",
+            "REDIS_URL": REDIS_URL,
+            "DJANGO_SECRET_KEY": "bench",
+            "IM_SEND_RATE": "100000",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_DEBUG": "false",
+        }
+    )
     return env
 
 
@@ -376,8 +441,9 @@ def fresh_databases() -> None:
 def manage(env: dict[str, str], *command: str) -> None:
     say(f"manage.py {' '.join(command)}")
     try:
-        done = subprocess.run([PY, "manage.py", *command], cwd=REPO, env=env, capture_output=True,
-                              text=True, timeout=600, check=False)
+        done = subprocess.run(
+            [PY, "manage.py", *command], cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False
+        )
     except subprocess.TimeoutExpired as exc:
         raise BenchError(f"manage.py {' '.join(command)} took over 600s") from exc
     if done.returncode != 0:
@@ -396,10 +462,27 @@ def start_product(procs: Processes, env: dict[str, str]) -> Server:
     for index, (node, port) in enumerate(NODES.items(), start=1):
         node_env = {**env, "IM_NODE_NAME": f"bench{index}", "IM_PUBLIC_WS_URL": f"ws://127.0.0.1:{port}/ws"}
         procs.start(f"daphne-{node}", daphne_argv(port), node_env)
-    procs.start("celery-worker", [PY, "-m", "celery", "-A", "imsite", "worker", "--concurrency", "1",
-                                  "--loglevel", "warning"], env)
-    procs.start("celery-beat", [PY, "-m", "celery", "-A", "imsite", "beat", "--loglevel", "warning",
-                                "--schedule", str(LOGS / "celerybeat-schedule")], env)
+    procs.start(
+        "celery-worker",
+        [PY, "-m", "celery", "-A", "imsite", "worker", "--concurrency", "1", "--loglevel", "warning"],
+        env,
+    )
+    procs.start(
+        "celery-beat",
+        [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "imsite",
+            "beat",
+            "--loglevel",
+            "warning",
+            "--schedule",
+            str(LOGS / "celerybeat-schedule"),
+        ],
+        env,
+    )
     for node, port in NODES.items():
         wait_ready(procs, f"daphne-{node}", port)
     for name in ("celery-worker", "celery-beat"):
@@ -431,14 +514,28 @@ def product_cases(procs: Processes, args: argparse.Namespace, load: Load) -> lis
     manage(env, "migrate", "--noinput")
     manage(env, "migrate_shards")
     server = start_product(procs, env)
-    target = Target(f"ws://127.0.0.1:{NODES['A']}/ws", f"ws://127.0.0.1:{NODES['B']}/ws",
-                    f"http://127.0.0.1:{NODES['A']}", f"{int(time.time()) % 100000:05d}")
+    target = Target(
+        f"ws://127.0.0.1:{NODES['A']}/ws",
+        f"ws://127.0.0.1:{NODES['B']}/ws",
+        f"http://127.0.0.1:{NODES['A']}",
+        f"{int(time.time()) % 100000:05d}",
+    )
     urls = target.args()
     outcomes = [
-        run_client("product-closed", "product, 2 nodes, closed loop",
-                   loadclient("product", *urls, *load.args(False)), server, client_timeout(load, 600)),
-        run_client("product-open", f"product, 2 nodes, open loop {load.rate:.0f}/s",
-                   loadclient("product", *urls, *load.args(True)), server, client_timeout(load, 600)),
+        run_client(
+            "product-closed",
+            "product, 2 nodes, closed loop",
+            loadclient("product", *urls, *load.args(False)),
+            server,
+            client_timeout(load, 600),
+        ),
+        run_client(
+            "product-open",
+            f"product, 2 nodes, open loop {load.rate:.0f}/s",
+            loadclient("product", *urls, *load.args(True)),
+            server,
+            client_timeout(load, 600),
+        ),
     ]
     if args.idle:
         outcomes.append(idle_case(args, load, target, server))
@@ -459,18 +556,28 @@ class Target:
 def idle_case(args: argparse.Namespace, load: Load, target: Target, server: Server) -> Outcome:
     name = f"product, open loop {load.rate:.0f}/s + {args.idle} idle sockets on node A"
     say(f"case: {name}: opening the idle sockets")
-    holder = IdleHolder(loadclient("idle", "--ws-a", target.ws_a, "--http", target.http, "--run-id",
-                                   target.run_id, "--idle", str(args.idle)),
-                        timeout=client_timeout(load, 900) + 600)
+    holder = IdleHolder(
+        loadclient(
+            "idle", "--ws-a", target.ws_a, "--http", target.http, "--run-id", target.run_id, "--idle", str(args.idle)
+        ),
+        timeout=client_timeout(load, 900) + 600,
+    )
     try:
         ready = holder.ready()
-        outcome = run_client("product-idle", name, loadclient("product", *target.args(), *load.args(True)),
-                             server, client_timeout(load, 600))
+        outcome = run_client(
+            "product-idle",
+            name,
+            loadclient("product", *target.args(), *load.args(True)),
+            server,
+            client_timeout(load, 600),
+        )
     finally:
         final = holder.finish()
-    outcome.notes.append(f"idle sockets: {ready.get('opened')} of {args.idle} opened in {ready.get('seconds')} s "
-                         f"({ready.get('accept_rate')}/s), failed {ready.get('failed')}, "
-                         f"dropped while held {final.get('dropped')}{' ' + ready['error'] if 'error' in ready else ''}")
+    outcome.notes.append(
+        f"idle sockets: {ready.get('opened')} of {args.idle} opened in {ready.get('seconds')} s "
+        f"({ready.get('accept_rate')}/s), failed {ready.get('failed')}, "
+        f"dropped while held {final.get('dropped')}{' ' + ready['error'] if 'error' in ready else ''}"
+    )
     return outcome
 
 
@@ -478,8 +585,20 @@ def idle_case(args: argparse.Namespace, load: Load, target: Target, server: Serv
 # Report
 
 
-COLUMNS = ("case", "msgs/s", "p50", "p95", "p99", "max (ms)", "lost", "duplicated", "errors",
-           "server CPU s (µs/msg)", "client CPU s", "RSS MB")
+COLUMNS = (
+    "case",
+    "msgs/s",
+    "p50",
+    "p95",
+    "p99",
+    "max (ms)",
+    "lost",
+    "duplicated",
+    "errors",
+    "server CPU s (µs/msg)",
+    "client CPU s",
+    "RSS MB",
+)
 LATENCY_NAMES = {"ack": "send→ack", "recv": "send→receive", "receipt": "send→receipt"}
 
 
@@ -496,9 +615,17 @@ def row(outcome: Outcome) -> list[str]:
     cpu = "n/a" if outcome.cpu_s is None else f"{outcome.cpu_s:.1f}"
     if outcome.cpu_s is not None and done:
         cpu += f" ({outcome.cpu_s / done * 1e6:.0f})"
-    return [outcome.name, f"{s['msgs_per_s']:,.0f}", *(str(recv.get(q, "-")) for q in ("p50", "p95", "p99", "max")),
-            str(s["lost"]), str(s["duplicated"]), str(sum(s["errors"].values())), cpu,
-            f"{s['client_cpu_s']:.1f}", "/".join(f"{r:.0f}" for r in outcome.rss)]
+    return [
+        outcome.name,
+        f"{s['msgs_per_s']:,.0f}",
+        *(str(recv.get(q, "-")) for q in ("p50", "p95", "p99", "max")),
+        str(s["lost"]),
+        str(s["duplicated"]),
+        str(sum(s["errors"].values())),
+        cpu,
+        f"{s['client_cpu_s']:.1f}",
+        "/".join(f"{r:.0f}" for r in outcome.rss),
+    ]
 
 
 def table(rows: list[list[str]], header: tuple[str, ...]) -> list[str]:
@@ -512,8 +639,11 @@ def ratios(outcomes: list[Outcome]) -> list[str]:
     if product is None:
         return ["Ratios: the product's closed loop did not run."]
     lines = []
-    for key, label in (("plain-closed", "plain websockets relay"), ("memory-closed", "Channels in-memory relay"),
-                       ("pubsub-closed", "Channels pub/sub relay, 2 daphne")):
+    for key, label in (
+        ("plain-closed", "plain websockets relay"),
+        ("memory-closed", "Channels in-memory relay"),
+        ("pubsub-closed", "Channels pub/sub relay, 2 daphne"),
+    ):
         baseline = by_key.get(key, {}).get("msgs_per_s")
         if baseline:
             lines.append(f"- product closed loop / {label}: **{product['msgs_per_s'] / baseline:.2f}×**")
@@ -543,11 +673,19 @@ def details(outcomes: list[Outcome]) -> list[str]:
 
 def render(args: argparse.Namespace, load: Load, outcomes: list[Outcome], seconds: float) -> str:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    head = [(f"# Benchmark: `python bench/run.py{' --quick' if args.quick else ''}"
-            f"{f' --idle {args.idle}' if args.idle else ''}`"), "",
-            (f"{stamp}, commit {git_head()}, {os.cpu_count()} CPUs, {seconds:.0f} s in all. "
+    head = [
+        (
+            f"# Benchmark: `python bench/run.py{' --quick' if args.quick else ''}"
+            f"{f' --idle {args.idle}' if args.idle else ''}`"
+        ),
+        "",
+        (
+            f"{stamp}, commit {git_head()}, {os.cpu_count()} CPUs, {seconds:.0f} s in all. "
             f"Closed loop: {load.pairs} pairs × {load.window} in flight, {load.duration:.0f} s; "
-            f"open loop: {load.rate:.0f} msg/s offered; latencies are send→receive in ms."), ""]
+            f"open loop: {load.rate:.0f} msg/s offered; latencies are send→receive in ms."
+        ),
+        "",
+    ]
     body = [*table([row(o) for o in outcomes], COLUMNS), "", *ratios(outcomes), ""]
     latency = product_latencies(outcomes)
     if latency:
@@ -556,8 +694,9 @@ def render(args: argparse.Namespace, load: Load, outcomes: list[Outcome], second
 
 
 def git_head() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
+    )
     return done.stdout.strip() or "unknown"
 
 

@@ -17,10 +17,11 @@ _LAYER = os.environ.get("BENCH_RELAY_LAYER", "memory")
 _REDIS = os.environ.get("BENCH_RELAY_REDIS", "redis://127.0.0.1:6379/6")
 _BACKENDS = {
     "memory": ("channels.layers.InMemoryChannelLayer", {"capacity": 1000}),
-    "pubsub": ("channels_redis.pubsub.RedisPubSubChannelLayer",
-               {"hosts": [_REDIS], "prefix": "benchrelay", "capacity": 1000}),
-    "core": ("channels_redis.core.RedisChannelLayer",
-             {"hosts": [_REDIS], "prefix": "benchrelay", "capacity": 1000}),
+    "pubsub": (
+        "channels_redis.pubsub.RedisPubSubChannelLayer",
+        {"hosts": [_REDIS], "prefix": "benchrelay", "capacity": 1000},
+    ),
+    "core": ("channels_redis.core.RedisChannelLayer", {"hosts": [_REDIS], "prefix": "benchrelay", "capacity": 1000}),
 }
 _BACKEND, _CONFIG = _BACKENDS[_LAYER]
 CHANNEL_LAYERS = {"default": {"BACKEND": _BACKEND, "CONFIG": _CONFIG}}
