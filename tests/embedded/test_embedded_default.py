@@ -1,7 +1,6 @@
 """The embedded default: SQLite, the in-memory channel layer, in-process background work and
 retry sweep. Run by bin/test with no DATABASE_URL, IM_MESSAGE_SHARDS or REDIS_URL."""
 
-import pytest
 from channels.db import database_sync_to_async as db
 from django.conf import settings
 from django.db import connection
