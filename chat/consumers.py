@@ -13,7 +13,7 @@ from django.conf import settings
 
 from accounts.actions.friends import friend_ids
 from chat.actions import delivery, local_sweeper, messages, realtime, recall, receipts
-from chat.actions.outbox import take_outbox
+from chat.actions.outbox import forget_frames, queued_frames
 from chat.actions.send import check_send_message
 from imsite import metrics
 from imsite.errors import ImError
@@ -41,8 +41,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.user_id = self.auth.user_id
         self.last_rx = time.monotonic()
-        # Per conversation: the highest seq written to this socket, and seqs this device sent
-        # itself (acked, never pushed back): together they keep pushes in seq order, once each.
+        # Per conversation: the highest seq this socket has (written, or acknowledged before the
+        # connect), and seqs this device sent itself (acked, never pushed back): together they keep
+        # pushes in seq order, once each. Filled in _register, after joining the user's group.
         self.pushed: dict[str, int] = {}
         self.own: dict[str, set[int]] = {}
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
@@ -68,6 +69,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def _register(self) -> tuple[bool, list[int], set[int]]:
         state = get_state()
         first = state.add_device(self.user_id, self.channel_name, settings.IM_NODE_NAME)
+        # Read after joining the group: a message stored later is pushed live, or by the offline
+        # push when it is at most this seq; channel-layer events wait until connect() returns.
+        self.pushed = delivery.push_baseline(self.user_id)
         friends = friend_ids(self.user_id)
         return first, friends, state.online_users(friends)
 
@@ -77,10 +81,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             page, after = await db(delivery.collect_unacknowledged)(self.user_id, after)
             if not page:
                 break
-            for message in page:
-                await self._write_message(message)
-        for frame in await db(take_outbox)(self.user_id):
+            for message in page:  # at most the baseline seq, hence written without the order check
+                await self._write_one(message)
+                cid = message["conversation_id"]
+                self.pushed[cid] = max(self.pushed.get(cid, 0), message["seq"])
+        queued = await db(queued_frames)(self.user_id)
+        for _, frame in queued:
             await self.send_frame(frame)
+        if queued:  # forgotten only once written: a crash before this pushes them again
+            await db(forget_frames)([frame_id for frame_id, _ in queued])
 
     async def disconnect(self, code: int) -> None:
         if not getattr(self, "registered", False):
@@ -198,11 +207,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Write one message in seq order: an older or repeated seq is skipped; a gap is filled
         from the shard first (pushes from different senders may arrive out of order)."""
         conversation_id, seq = message["conversation_id"], message["seq"]
-        last = self.pushed.get(conversation_id)
-        if last is not None and seq <= last:
+        last = self.pushed.get(conversation_id, 0)  # absent: joined after connect, visible_range filters
+        if seq <= last:
             return
         own = self.own.get(conversation_id, set())
-        if last is not None and any(s not in own for s in range(last + 1, seq)):
+        if any(s not in own for s in range(last + 1, seq)):
             for missing in await db(messages.visible_range)(self.user_id, conversation_id, last, seq):
                 if missing["seq"] not in own:
                     await self._write_one(missing)

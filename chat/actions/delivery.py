@@ -12,12 +12,13 @@ from django.db.models import F
 
 from chat.models import Message
 from chat.representations import message_dict
-from conversations.models import Membership
+from conversations.models import Conversation, Membership
 from imsite import metrics
 from imsite.realtime.state import PendingPush, get_state
 from imsite.shards import shard_alias
 
 OFFLINE_PAGE = 500
+CLAIM_LEASE = 10.0  # seconds a sweeper holds the due entries it took
 
 
 def register_push(channel: str, user_id: int, message: dict[str, Any]) -> None:
@@ -30,6 +31,13 @@ def register_push(channel: str, user_id: int, message: dict[str, Any]) -> None:
     now = time.time()
     push = PendingPush(channel, user_id, message["conversation_id"], int(message["msg_id"]), message["seq"], 0, now)
     get_state().pending_add(push, now + delays[0])
+
+
+def push_baseline(user_id: int) -> dict[str, int]:
+    """Per conversation of the user, the last seq stored: a socket connecting now gets what is at
+    most this seq through the offline push (unacknowledged) or the pull, and what is above it live."""
+    return dict(Membership.objects.filter(user_id=user_id, active=True)
+                .values_list("conversation_id", "conversation__last_seq"))
 
 
 def collect_unacknowledged(user_id: int, after: dict[str, int] | None = None,
@@ -64,31 +72,30 @@ def collect_unacknowledged(user_id: int, after: dict[str, int] | None = None,
 def sweep_pending_acks(limit: int = 1000) -> int:
     """Re-push every due, unacknowledged push to the device that is still connected; after the
     last delay the entry is dropped and the message waits for the user's next connect. Runs every
-    second (Celery beat, or an in-process loop in the embedded default). Returns pushes re-sent."""
+    second (Celery beat, or an in-process loop in the embedded default); several sweeps may run at
+    once (a backlog after a worker restart): each due entry is claimed by one of them for
+    CLAIM_LEASE seconds, and becomes due again if its sweeper dies before rescheduling it.
+    Returns pushes re-sent."""
     state = get_state()
-    if not state.acquire_lock("sweep", 30):
-        return 0
     try:
         return _sweep(state, limit)
     finally:
-        state.release_lock("sweep")
         metrics.PENDING_ACKS.set(state.pending_count())
 
 
 def _sweep(state: Any, limit: int) -> int:
     delays = settings.IM_ACK_RETRY_DELAYS
-    due = state.pending_due(time.time(), limit)
+    due = state.pending_claim(time.time(), limit, CLAIM_LEASE)
     live: list[PendingPush] = []
     for push in due:
         if push.attempt >= len(delays) or not state.device_alive(push.user_id, push.channel):
-            state.pending_drop(push)
+            state.pending_drop(push)  # gone or done: the message waits for the user's next connect
         else:
             live.append(push)
     by_conversation: dict[str, list[PendingPush]] = defaultdict(list)
     for push in live:
         by_conversation[push.conversation_id].append(push)
-    shards = dict(Membership.objects.filter(conversation_id__in=list(by_conversation))
-                  .values_list("conversation_id", "conversation__shard").distinct())
+    shards = dict(Conversation.objects.filter(id__in=list(by_conversation)).values_list("id", "shard"))
     layer = get_channel_layer()
     sent = 0
     for conversation_id, pushes in by_conversation.items():
@@ -99,13 +106,14 @@ def _sweep(state: Any, limit: int) -> int:
             if message is None:
                 state.pending_drop(push)
                 continue
+            # Push first, then reschedule: dying in between means one push too many, never one too few.
+            async_to_sync(layer.send)(push.channel, {"type": "im.retry", "frame":
+                                                     {"type": "message", "message": message_dict(message)}})
             attempt = push.attempt + 1
             if attempt < len(delays):
                 state.pending_reschedule(PendingPush(**{**push.__dict__, "attempt": attempt}),
                                          push.pushed_at + delays[attempt])
             else:
                 state.pending_drop(push)  # last retry: afterwards it waits for the next connect
-            async_to_sync(layer.send)(push.channel, {"type": "im.retry", "frame":
-                                                     {"type": "message", "message": message_dict(message)}})
             sent += 1
     return sent

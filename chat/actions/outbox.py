@@ -3,8 +3,6 @@ the others and pushed on their next connect."""
 
 from typing import Any
 
-from django.db import transaction
-
 from chat.models import Outbox
 from imsite.events import send_event
 from imsite.realtime.state import get_state
@@ -17,9 +15,12 @@ def do_notify(frame: dict[str, Any], user_ids: list[int]) -> None:
     send_event(frame, online)
 
 
-def take_outbox(user_id: int) -> list[dict[str, Any]]:
-    """The user's queued frames, oldest first, removed as they are taken."""
-    with transaction.atomic():
-        rows = list(Outbox.objects.select_for_update().filter(user_id=user_id).order_by("id"))
-        Outbox.objects.filter(id__in=[row.id for row in rows]).delete()
-    return [row.frame for row in rows]
+def queued_frames(user_id: int) -> list[tuple[int, dict[str, Any]]]:
+    """The user's queued frames with their ids, oldest first. They stay queued until
+    `forget_frames` is called after they were written to a socket: a process that dies in between
+    pushes them again on the next connect (at least once; clients drop repeats by content)."""
+    return list(Outbox.objects.filter(user_id=user_id).order_by("id").values_list("id", "frame"))
+
+
+def forget_frames(ids: list[int]) -> None:
+    Outbox.objects.filter(id__in=ids).delete()

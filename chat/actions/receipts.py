@@ -13,7 +13,7 @@ from conversations.actions.direct import peer_of
 from conversations.models import Membership
 from conversations.representations import load_conversation_dict
 from imsite import metrics
-from imsite.errors import ImError
+from imsite.errors import ImError, not_found
 from imsite.events import send_event
 from imsite.realtime.state import get_state
 from imsite.shards import shard_alias
@@ -57,8 +57,12 @@ def do_mark_delivered(user_id: int, conversation_id: Any, raw_ids: Any, channel:
         get_state().pending_ack(channel, ids)
         metrics.PENDING_ACKS.set(get_state().pending_count())
     alias = shard_alias(membership.conversation.shard)
-    rows = list(Message.objects.using(alias).filter(conversation_id=membership.conversation_id, msg_id__in=ids)
-                .exclude(sender_id=user_id).values_list("msg_id", "seq", "created_at"))
+    found = list(Message.objects.using(alias).filter(conversation_id=membership.conversation_id, msg_id__in=ids)
+                 .values_list("msg_id", "seq", "created_at", "sender_id"))
+    if not found:
+        raise not_found("No such message in this conversation.")
+    # The user's own messages need no acknowledgement (their other devices may send one anyway).
+    rows = [(mid, seq, at) for mid, seq, at, sender in found if sender != user_id]
     if not rows:
         return []
     with transaction.atomic():

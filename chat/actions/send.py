@@ -5,7 +5,8 @@ transaction that takes the next seq and inserts (the `msg_id` primary key makes 
 find the stored row instead of storing twice); then move the main database's mirrors forward
 (conversation's last seq and message, members' hidden/deleted flags, the sender's read cursor);
 then push `message` to every device of every member. Each step after the store is idempotent, and
-a retried send runs them again, so a crash between steps heals when the client retries.
+a retried send runs them again, pushes included (a socket that has the seq already drops the
+repeat), so a crash between the store and the push heals when the client retries.
 """
 
 from dataclasses import dataclass
@@ -81,8 +82,7 @@ def store_message(conversation: Conversation, sender_id: int, msg_type: str, con
     return SendResult(message, created=True)
 
 
-def after_store(conversation: Conversation, message: Message, *, exclude_channel: str | None = None,
-                push: bool = True) -> None:
+def after_store(conversation: Conversation, message: Message, *, exclude_channel: str | None = None) -> None:
     """Move the main database's mirrors forward and push the message (idempotent)."""
     now = timezone.now()
     snapshot = message_dict(message)
@@ -95,13 +95,12 @@ def after_store(conversation: Conversation, message: Message, *, exclude_channel
         # Sending reads everything before it: past the read cursor are only others' messages.
         Membership.objects.filter(conversation_id=conversation.id, user_id=message.sender_id,
                                   read_seq__lt=message.seq).update(read_seq=message.seq, updated_at=now)
-        if push:
-            recipients = member_ids(conversation.id)
-            others = [uid for uid in recipients if uid != message.sender_id]
-            send_event({"type": "message", "message": snapshot}, others)
-            if message.sender_id in recipients:
-                own = dict(snapshot, status="sent") if conversation.kind == "direct" else snapshot
-                send_event({"type": "message", "message": own}, [message.sender_id], exclude_channel=exclude_channel)
+        recipients = member_ids(conversation.id)
+        others = [uid for uid in recipients if uid != message.sender_id]
+        send_event({"type": "message", "message": snapshot}, others)
+        if message.sender_id in recipients:
+            own = dict(snapshot, status="sent") if conversation.kind == "direct" else snapshot
+            send_event({"type": "message", "message": own}, [message.sender_id], exclude_channel=exclude_channel)
 
 
 def _existing(conversation: Conversation, msg_id: int) -> Message | None:
@@ -121,7 +120,7 @@ def check_send_message(user_id: int, conversation_id: Any, msg_type: Any, conten
         if existing is not None:
             if existing.sender_id != user_id or existing.conversation_id != conversation.id:
                 raise ImError("invalid_msg_id", "This msg_id is already used.")
-            after_store(conversation, existing, push=False)
+            after_store(conversation, existing, exclude_channel=exclude_channel)
             return SendResult(existing, created=False)
         if not state.is_reserved(user_id, msg_id):
             raise ImError("invalid_msg_id", "msg_id must be one reserved by you in the last 24 hours.")
@@ -136,7 +135,7 @@ def check_send_message(user_id: int, conversation_id: Any, msg_type: Any, conten
     result = store_message(conversation, user_id, msg_type, stored, search_text, msg_id)
     if attachment is not None:
         AttachmentUse.objects.get_or_create(attachment=attachment, conversation=conversation)
-    after_store(conversation, result.message, exclude_channel=exclude_channel, push=result.created)
+    after_store(conversation, result.message, exclude_channel=exclude_channel)
     if msg_id is not None:
         state.release_id(user_id, msg_id)
     return result

@@ -53,4 +53,8 @@ def start_heartbeat() -> None:
         if _started:
             return
         _started = True
+    try:  # before any socket of this process registers: devices of an earlier life of this name are gone
+        get_state().purge_node(settings.IM_NODE_NAME)
+    except Exception:
+        log.exception("purging this node's old presence failed")
     threading.Thread(target=_beat, args=(threading.Event(),), name="im-node-heartbeat", daemon=True).start()

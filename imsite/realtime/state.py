@@ -91,6 +91,14 @@ class MemoryState:
     def device_alive(self, user_id: int, channel: str) -> bool:
         return channel in self.user_devices(user_id)
 
+    def purge_node(self, node: str) -> None:
+        with self._lock:
+            for user_id, devices in list(self.devices.items()):
+                for channel in [c for c, n in devices.items() if n == node]:
+                    del devices[channel]
+                if not devices:
+                    del self.devices[user_id]
+
     # message-id reservations
     def reserve_ids(self, user_id: int, ids: list[int]) -> None:
         expiry = time.time() + RESERVATION_TTL
@@ -134,13 +142,18 @@ class MemoryState:
                     if k[0] == channel and p.conversation_id == conversation_id and p.seq <= seq]
             return [self.pending.pop(k)[1] for k in keys]
 
-    def pending_due(self, now: float, limit: int) -> list[PendingPush]:
+    def pending_claim(self, now: float, limit: int, lease: float) -> list[PendingPush]:
         with self._lock:
             due = sorted((d, p.seq, p) for d, p in self.pending.values() if d <= now)
-            return [p for _, _, p in due[:limit]]
+            claimed = [p for _, _, p in due[:limit]]
+            for push in claimed:
+                self.pending[(push.channel, push.msg_id)] = (now + lease, push)
+            return claimed
 
     def pending_reschedule(self, push: PendingPush, due: float) -> None:
-        self.pending_add(push, due)
+        with self._lock:
+            if (push.channel, push.msg_id) in self.pending:
+                self.pending[(push.channel, push.msg_id)] = (due, push)
 
     def pending_drop(self, push: PendingPush) -> None:
         with self._lock:
@@ -155,11 +168,6 @@ class MemoryState:
         with self._lock:
             return len(self.pending)
 
-    def acquire_lock(self, name: str, ttl: float) -> bool:
-        return True
-
-    def release_lock(self, name: str) -> None:
-        return None
 
 
 _TOKEN_BUCKET = """
@@ -173,6 +181,22 @@ if tokens >= 1 then tokens = tokens - 1; ok = 1 end
 redis.call('HSET', KEYS[1], 't', tokens, 'ts', now)
 redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 2)
 return ok
+"""
+
+# Claim due pending pushes: move each to now + lease, so that a sweeper that dies after the claim
+# leaves them due again once the lease runs out, and concurrent sweepers never take the same one.
+_CLAIM = """
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, m in ipairs(members) do redis.call('ZADD', KEYS[1], ARGV[3], m) end
+return members
+"""
+
+# Reschedule only while the push is still pending: a `delivered` that arrived during the sweep wins.
+_RESCHEDULE = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+return 1
 """
 
 _LEASE = """
@@ -195,6 +219,8 @@ class RedisState:
         self.r = redis.Redis(connection_pool=pool)
         self._bucket = self.r.register_script(_TOKEN_BUCKET)
         self._lease = self.r.register_script(_LEASE)
+        self._claim = self.r.register_script(_CLAIM)
+        self._reschedule = self.r.register_script(_RESCHEDULE)
 
     # nodes
     def register_node(self, name: str, url: str, connections: int) -> None:
@@ -235,21 +261,27 @@ class RedisState:
         self.r.expire(f"im:snowflake:lease:{node_id}", int(ttl))
 
     # presence
+    # Presence: one hash per user (channel -> node), and one set per node of "<user_id> <channel>"
+    # so that a node restarting under the same name forgets the devices of its previous life.
     def add_device(self, user_id: int, channel: str, node: str) -> bool:
         key = f"im:presence:{user_id}"
         pipe = self.r.pipeline()
         pipe.hgetall(key)
         pipe.hset(key, channel, node)
-        before, _ = pipe.execute()
+        pipe.sadd(f"im:nodech:{node}", f"{user_id} {channel}")
+        before, _, _ = pipe.execute()
         live = self._live_node_names() | {node}
         return not any(n.decode() in live for n in before.values())
 
     def remove_device(self, user_id: int, channel: str) -> bool:
         key = f"im:presence:{user_id}"
+        node = self.r.hget(key, channel)
         pipe = self.r.pipeline()
         pipe.hdel(key, channel)
+        if node is not None:
+            pipe.srem(f"im:nodech:{node.decode()}", f"{user_id} {channel}")
         pipe.hgetall(key)
-        _, after = pipe.execute()
+        after = pipe.execute()[-1]
         live = self._live_node_names()
         return not any(n.decode() in live for n in after.values())
 
@@ -271,6 +303,18 @@ class RedisState:
     def device_alive(self, user_id: int, channel: str) -> bool:
         node = self.r.hget(f"im:presence:{user_id}", channel)
         return node is not None and node.decode() in self._live_node_names()
+
+    def purge_node(self, node: str) -> None:
+        """A node starting: the devices registered under its name belong to a dead process."""
+        key = f"im:nodech:{node}"
+        entries = [e.decode().split(" ", 1) for e in self.r.smembers(key)]
+        pipe = self.r.pipeline(transaction=False)
+        for user_id, channel in entries:
+            pipe.hdel(f"im:presence:{user_id}", channel)
+        pipe.delete(key)
+        pipe.execute()
+        for _, channel in entries:
+            self.pending_drop_device(channel)
 
     # message-id reservations
     def reserve_ids(self, user_id: int, ids: list[int]) -> None:
@@ -338,20 +382,25 @@ class RedisState:
         self._remove(channel, [p.msg_id for p in found])
         return found
 
-    def pending_due(self, now: float, limit: int) -> list[PendingPush]:
-        members = self.r.zrangebyscore("im:pending", "-inf", now, start=0, num=limit)
-        pushes = []
-        for member in members:
-            channel, msg_id = member.decode().rsplit("\x1f", 1)
-            raw = self.r.hget(f"im:pend:{channel}", msg_id)
+    def pending_claim(self, now: float, limit: int, lease: float) -> list[PendingPush]:
+        claimed = self._claim(keys=["im:pending"], args=[now, limit, now + lease])
+        members = [m.decode().rsplit("\x1f", 1) for m in claimed]
+        pipe = self.r.pipeline(transaction=False)
+        for channel, msg_id in members:
+            pipe.hget(f"im:pend:{channel}", msg_id)
+        pushes, gone = [], []
+        for (channel, msg_id), raw in zip(members, pipe.execute(), strict=True):
             if raw is None:
-                self.r.zrem("im:pending", member)
-                continue
-            pushes.append(self._decode(channel, int(msg_id), raw))
+                gone.append(self._member(channel, int(msg_id)))
+            else:
+                pushes.append(self._decode(channel, int(msg_id), raw))
+        if gone:
+            self.r.zrem("im:pending", *gone)
         return pushes
 
     def pending_reschedule(self, push: PendingPush, due: float) -> None:
-        self.pending_add(push, due)
+        self._reschedule(keys=[f"im:pend:{push.channel}", "im:pending"],
+                         args=[str(push.msg_id), self._encode(push), self._member(push.channel, push.msg_id), due])
 
     def pending_drop(self, push: PendingPush) -> None:
         self._remove(push.channel, [push.msg_id])
@@ -363,11 +412,6 @@ class RedisState:
     def pending_count(self) -> int:
         return int(self.r.zcard("im:pending"))
 
-    def acquire_lock(self, name: str, ttl: float) -> bool:
-        return bool(self.r.set(f"im:lock:{name}", "1", nx=True, px=int(ttl * 1000)))
-
-    def release_lock(self, name: str) -> None:
-        self.r.delete(f"im:lock:{name}")
 
 
 State = MemoryState | RedisState
