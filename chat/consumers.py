@@ -12,7 +12,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from accounts.actions.friends import friend_ids
-from chat.actions import delivery, local_sweeper, messages, realtime, recall, receipts
+from chat.actions import calls, delivery, local_sweeper, messages, realtime, recall, receipts
 from chat.actions.outbox import forget_frames, queued_frames
 from chat.actions.send import check_send_message
 from imsite import metrics
@@ -115,7 +115,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         self.last_rx = time.monotonic()
         raw = text_data if text_data is not None else bytes_data
-        if raw is None or len(raw) > MAX_FRAME_BYTES:
+        # The limit is in bytes: a text frame's UTF-8 may be up to 4 bytes per character.
+        if raw is None or len(raw) > MAX_FRAME_BYTES or (
+                isinstance(raw, str) and len(raw) * 4 > MAX_FRAME_BYTES and len(raw.encode()) > MAX_FRAME_BYTES):
             await self.send_error("too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
             return
         try:
@@ -181,6 +183,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._require(frame, "conversation_id")
         await db(realtime.check_typing)(self.user_id, frame["conversation_id"])
 
+    async def on_call(self, frame: dict) -> None:
+        self._require(frame, "action", "call_id", "conversation_id")
+        await db(calls.check_call_frame)(self.user_id, frame, self.channel_name)
+
     HANDLERS = {
         "ping": on_ping,
         "msg_ids": on_msg_ids,
@@ -189,6 +195,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         "read": on_read,
         "recall": on_recall,
         "typing": on_typing,
+        "call": on_call,
     }
 
     # --- frames out -------------------------------------------------------------------------------
