@@ -135,6 +135,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-acks": {"task": "chat.tasks.sweep_pending_acks", "schedule": 1.0},
+    "expire-ringing-calls": {"task": "chat.tasks.expire_ringing_calls", "schedule": 1.0},
 }
 
 # --- The IM's own settings (contract section 7) ---------------------------------------------------
@@ -189,7 +190,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "imsite.parsers.JSONObjectParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],

@@ -26,7 +26,7 @@ def check_display_name(value: object) -> str:
 
 def check_register(username: object, password: object, display_name: object = "") -> User:
     errors: dict[str, list[str]] = {}
-    if not isinstance(username, str) or not USERNAME_RE.match(username):
+    if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
         errors["username"] = ["3-32 characters: ASCII letters, digits and _."]
     if not isinstance(password, str) or not password:
         errors["password"] = ["This field is required."]

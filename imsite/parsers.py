@@ -1,0 +1,15 @@
+"""Request bodies: every JSON body of the API is an object (contract section 0), so a body that is
+valid JSON but not an object is refused as `invalid` here, before a view reads fields from it."""
+
+from typing import Any
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+
+class JSONObjectParser(JSONParser):
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        data = super().parse(stream, media_type, parser_context)
+        if not isinstance(data, dict):
+            raise ParseError("The JSON body must be an object.")
+        return data
