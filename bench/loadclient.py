@@ -556,8 +556,10 @@ class ProductPair(Pair):
             self.ids_requested = False
             self.ids_ready.set()
         elif kind == "message":
-            self.stats.counts["echo_to_sender"] += 1
-            self.sender.delivered(frame["message"]["conversation_id"], frame["message"]["msg_id"])
+            message = frame["message"]
+            self.sender.delivered(message["conversation_id"], str(message["msg_id"]))
+            ours = self.parse(message) is not None
+            self.stats.counts["echo_to_sender" if ours else "stale_or_foreign"] += 1
         elif kind == "error":
             self.on_error(frame)
 
@@ -593,21 +595,31 @@ class ProductPair(Pair):
         message = frame["message"]
         msg_id = str(message["msg_id"])
         self.receiver.delivered(message["conversation_id"], msg_id)
-        parts = str(message.get("content", {}).get("text", "")).split(" ")
-        if len(parts) != 5 or parts[0] != "bench" or parts[1] != self.nonce:
+        parsed = self.parse(message)
+        if parsed is None:
             self.stats.counts["stale_or_foreign"] += 1
             return
-        if not self.first_copy(int(parts[3])):
+        k, t0 = parsed
+        if not self.first_copy(k):
             return
         self.check_seq(message.get("seq"))
         self.stats.counts["received"] += 1
-        self.stats.latency("recv", float(parts[4]))
+        self.stats.latency("recv", t0)
         flight = self.inflight.get(msg_id)
         if flight is None:
             self.stats.counts["received_unknown_msg_id"] += 1
             return
         flight.received = True
         self.settle(flight)
+
+    def parse(self, message: Frame) -> tuple[int, float] | None:
+        """(k, send time) from a text this client sent in this run; None for anything else."""
+        content = message.get("content")
+        text = content.get("text", "") if isinstance(content, dict) else ""
+        parts = str(text).split(" ")
+        if len(parts) != 5 or parts[:3] != ["bench", self.nonce, str(self.spec.index)]:
+            return None
+        return int(parts[3]), float(parts[4])
 
     def check_seq(self, seq: Any) -> None:
         if not isinstance(seq, int):

@@ -36,12 +36,12 @@ RESULTS = BENCH / "results"
 LOGS = RESULTS / "logs"
 PY = sys.executable
 PG = "postgres://postgres@127.0.0.1:5432"
-REDIS_URL = "redis://127.0.0.1:6379/5"
+PRIVATE_REDIS_PORT = 16379
+IDLE_PER_USER = 500  # idle sockets share users: registering 10,000 users would take an hour of PBKDF2
 DATABASES = ("bench_main", "bench_shard0", "bench_shard1")
 NODES = {"A": 18001, "B": 18002}
 RELAY_PORTS = {"plain": 18101, "memory": 18102, "pubsub_a": 18103, "pubsub_b": 18104}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-SERVICES = ("postgres", "redis-server")
 
 
 class BenchError(RuntimeError):
@@ -175,6 +175,43 @@ def rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    """The shared Redis on 6379 (as the brief says), or a private one this script starts."""
+
+    port: int
+    pid: int | None = None
+
+    def url(self, db: int) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def roots(self) -> list[int]:
+        return [self.pid] if self.pid else []
+
+    def services(self) -> tuple[str, ...]:
+        return () if self.pid else ("redis-server",)
+
+
+def start_redis(procs: Processes, private: bool) -> RedisTarget:
+    if not private:
+        return RedisTarget(6379)
+    ensure_free(PRIVATE_REDIS_PORT)
+    argv = [
+        "redis-server",
+        "--port",
+        str(PRIVATE_REDIS_PORT),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    procs.start("redis", argv)
+    wait_port(PRIVATE_REDIS_PORT, procs, "redis")
+    return RedisTarget(PRIVATE_REDIS_PORT, procs.pids("redis")[0])
 
 
 def wait_port(port: int, proc: Processes, name: str, timeout: float = 20.0) -> None:
@@ -327,12 +364,12 @@ def client_timeout(load: Load, setup: float) -> float:
     return setup + load.duration + load.grace + 90
 
 
-def relay_cases(procs: Processes, args: argparse.Namespace, load: Load) -> list[Outcome]:
+def relay_cases(procs: Processes, args: argparse.Namespace, load: Load, redis_target: RedisTarget) -> list[Outcome]:
     """Plain websockets relay; Channels in-memory on one daphne; Channels pub/sub on two."""
     plain = [PY, str(BENCH / "baselines.py"), "plain", "--port", str(RELAY_PORTS["plain"])]
     memory = channels_command(RELAY_PORTS["memory"], "memory", "")
-    pubsub_a = channels_command(RELAY_PORTS["pubsub_a"], "pubsub", "redis://127.0.0.1:6379/6")
-    pubsub_b = channels_command(RELAY_PORTS["pubsub_b"], "pubsub", "redis://127.0.0.1:6379/6")
+    pubsub_a = channels_command(RELAY_PORTS["pubsub_a"], "pubsub", redis_target.url(6))
+    pubsub_b = channels_command(RELAY_PORTS["pubsub_b"], "pubsub", redis_target.url(6))
     setups = [
         (
             "plain",
@@ -362,7 +399,8 @@ def relay_cases(procs: Processes, args: argparse.Namespace, load: Load) -> list[
     outcomes = []
     for key, label, servers, path, client_procs in setups:
         try:
-            outcomes += relay_case(procs, key, label, servers, path, client_procs, load)
+            uses_redis = redis_target if key == "pubsub" else None
+            outcomes += relay_case(procs, key, label, servers, path, client_procs, load, uses_redis)
         except BenchError as exc:
             outcomes.append(Outcome(key, label, {"error": str(exc)}))
         finally:
@@ -378,6 +416,7 @@ def relay_case(
     path: str,
     client_procs: int,
     load: Load,
+    redis_target: RedisTarget | None,
 ) -> list[Outcome]:
     ensure_free(*(port for _, _, port in servers.values()))
     for name, (argv, env, _) in servers.items():
@@ -385,7 +424,10 @@ def relay_case(
     for name, (_, _, port) in servers.items():
         wait_port(port, procs, name)
     pids = procs.pids(*servers)
-    server = Server(pids, pids, ("redis-server",) if key == "pubsub" else ())
+    if redis_target is None:
+        server = Server(pids, pids)
+    else:
+        server = Server(pids + redis_target.roots(), pids, redis_target.services())
     ports = [port for _, _, port in servers.values()]
     urls = ["--ws-a", f"ws://127.0.0.1:{ports[0]}{path}", "--ws-b", f"ws://127.0.0.1:{ports[-1]}{path}"]
     common = [*urls, "--procs", str(client_procs)]
@@ -411,13 +453,13 @@ def relay_case(
 # The product
 
 
-def product_env() -> dict[str, str]:
+def product_env(redis_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env.update(
         {
             "DATABASE_URL": f"{PG}/bench_main",
             "IM_MESSAGE_SHARDS": f"{PG}/bench_shard0,{PG}/bench_shard1",
-            "REDIS_URL": REDIS_URL,
+            "REDIS_URL": redis_url,
             "DJANGO_SECRET_KEY": "bench",
             "IM_SEND_RATE": "100000",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -427,13 +469,13 @@ def product_env() -> dict[str, str]:
     return env
 
 
-def fresh_databases() -> None:
+def fresh_databases(redis_url: str) -> None:
     try:
         with psycopg.connect(f"{PG}/postgres", autocommit=True, connect_timeout=10) as conn:
             for name in DATABASES:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 conn.execute(f'CREATE DATABASE "{name}"')
-        redis.Redis.from_url(REDIS_URL, socket_timeout=10).flushdb()
+        redis.Redis.from_url(redis_url, socket_timeout=10).flushdb()
     except (psycopg.Error, redis.RedisError) as exc:
         raise BenchError(f"preparing PostgreSQL/Redis failed: {exc}") from exc
 
@@ -457,7 +499,7 @@ def daphne_argv(port: int) -> list[str]:
     return [*argv, "-b", "127.0.0.1", "-p", str(port), "imsite.asgi:application"]
 
 
-def start_product(procs: Processes, env: dict[str, str]) -> Server:
+def start_product(procs: Processes, env: dict[str, str], redis_target: RedisTarget) -> Server:
     ensure_free(*NODES.values())
     for index, (node, port) in enumerate(NODES.items(), start=1):
         node_env = {**env, "IM_NODE_NAME": f"bench{index}", "IM_PUBLIC_WS_URL": f"ws://127.0.0.1:{port}/ws"}
@@ -488,7 +530,8 @@ def start_product(procs: Processes, env: dict[str, str]) -> Server:
     for name in ("celery-worker", "celery-beat"):
         procs.check_alive(name)
     daphnes = procs.pids("daphne-A", "daphne-B")
-    return Server(procs.pids("daphne-A", "daphne-B", "celery-worker", "celery-beat"), daphnes, SERVICES)
+    roots = procs.pids("daphne-A", "daphne-B", "celery-worker", "celery-beat") + redis_target.roots()
+    return Server(roots, daphnes, ("postgres", *redis_target.services()))
 
 
 def wait_ready(procs: Processes, name: str, port: int, timeout: float = 120.0) -> None:
@@ -507,13 +550,13 @@ def wait_ready(procs: Processes, name: str, port: int, timeout: float = 120.0) -
     raise BenchError(f"{name}: /readyz not 200 within {timeout:.0f}s (last: {last}):\n{tail(procs.running[name].log)}")
 
 
-def product_cases(procs: Processes, args: argparse.Namespace, load: Load) -> list[Outcome]:
-    env = product_env()
+def product_cases(procs: Processes, args: argparse.Namespace, load: Load, redis_target: RedisTarget) -> list[Outcome]:
+    env = product_env(redis_target.url(5))
     say("product: fresh databases, migrations, two daphne nodes, celery worker and beat")
-    fresh_databases()
+    fresh_databases(redis_target.url(5))
     manage(env, "migrate", "--noinput")
     manage(env, "migrate_shards")
-    server = start_product(procs, env)
+    server = start_product(procs, env, redis_target)
     target = Target(
         f"ws://127.0.0.1:{NODES['A']}/ws",
         f"ws://127.0.0.1:{NODES['B']}/ws",
@@ -558,7 +601,17 @@ def idle_case(args: argparse.Namespace, load: Load, target: Target, server: Serv
     say(f"case: {name}: opening the idle sockets")
     holder = IdleHolder(
         loadclient(
-            "idle", "--ws-a", target.ws_a, "--http", target.http, "--run-id", target.run_id, "--idle", str(args.idle)
+            "idle",
+            "--ws-a",
+            target.ws_a,
+            "--http",
+            target.http,
+            "--run-id",
+            target.run_id,
+            "--idle",
+            str(args.idle),
+            "--idle-per-user",
+            str(IDLE_PER_USER),
         ),
         timeout=client_timeout(load, 900) + 600,
     )
@@ -671,16 +724,16 @@ def details(outcomes: list[Outcome]) -> list[str]:
     return lines
 
 
-def render(args: argparse.Namespace, load: Load, outcomes: list[Outcome], seconds: float) -> str:
+def render(args: argparse.Namespace, load: Load, outcomes: list[Outcome], seconds: float, machine: str) -> str:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     head = [
         (
             f"# Benchmark: `python bench/run.py{' --quick' if args.quick else ''}"
-            f"{f' --idle {args.idle}' if args.idle else ''}`"
+            f"{f' --idle {args.idle}' if args.idle else ''}{' --private-redis' if args.private_redis else ''}`"
         ),
         "",
         (
-            f"{stamp}, commit {git_head()}, {os.cpu_count()} CPUs, {seconds:.0f} s in all. "
+            f"{stamp}, commit {git_head()}, {os.cpu_count()} CPUs ({machine}), {seconds:.0f} s in all. "
             f"Closed loop: {load.pairs} pairs × {load.window} in flight, {load.duration:.0f} s; "
             f"open loop: {load.rate:.0f} msg/s offered; latencies are send→receive in ms."
         ),
@@ -710,6 +763,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Load]:
     parser.add_argument("--idle", type=int, default=None, help="idle sockets on node A (default 10000; quick: 0)")
     parser.add_argument("--rate", type=float, default=1000.0, help="open loop offered msgs/s")
     parser.add_argument("--relay-procs", type=int, default=2, help="client processes for the plain relay")
+    parser.add_argument(
+        "--private-redis",
+        action="store_true",
+        help=f"start a private redis-server on {PRIVATE_REDIS_PORT} instead of using the shared one on 6379",
+    )
     parser.add_argument("--skip-baselines", action="store_true")
     parser.add_argument("--skip-product", action="store_true")
     args = parser.parse_args(argv)
@@ -732,17 +790,22 @@ def main(argv: list[str] | None = None) -> int:
     LOGS.mkdir(parents=True, exist_ok=True)
     raise_fd_limit()
     procs, outcomes, started = Processes(), [], time.monotonic()
+    load_before = os.getloadavg()[0]
     try:
+        redis_target = start_redis(procs, args.private_redis)
         if not args.skip_baselines:
-            outcomes += relay_cases(procs, args, load)
+            outcomes += relay_cases(procs, args, load, redis_target)
         if not args.skip_product:
             try:
-                outcomes += product_cases(procs, args, load)
+                outcomes += product_cases(procs, args, load, redis_target)
             except BenchError as exc:
                 outcomes.append(Outcome("product", "product", {"error": str(exc)}))
+    except BenchError as exc:
+        outcomes.append(Outcome("setup", "setup", {"error": str(exc)}))
     finally:
         procs.stop_all()
-    report = render(args, load, outcomes, time.monotonic() - started)
+    machine = f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    report = render(args, load, outcomes, time.monotonic() - started, machine)
     (RESULTS / "latest.md").write_text(report)
     print(report)
     say(f"written to {RESULTS / 'latest.md'}; process logs in {LOGS}")
