@@ -1,0 +1,362 @@
+// Client state: conversations, per-conversation message threads (a Map keyed
+// by msg_id, ordered by seq), users, friends, groups and presence.
+// Change notifications are coalesced and emitted after the current task.
+import { Emitter } from './emitter.js';
+import { displayName } from './format.js';
+
+export const STATUS_RANK = { pending: 0, failed: 0, sent: 1, delivered: 2, read: 3 };
+
+export class Thread {
+  constructor(convId) {
+    this.convId = convId;
+    this.byId = new Map(); // msg_id -> message
+    this.loaded = false; // the latest page has been fetched
+    this.hasMoreBefore = false;
+    this.loadingOlder = false;
+    this.sortedCache = null;
+  }
+
+  invalidate() {
+    this.sortedCache = null;
+  }
+
+  /** Messages in seq order; pending (no seq yet) last, in creation order. */
+  sorted() {
+    if (!this.sortedCache) {
+      this.sortedCache = [...this.byId.values()].sort((a, b) => {
+        const as = a.seq ?? Infinity;
+        const bs = b.seq ?? Infinity;
+        if (as !== bs) return as - bs;
+        return (a._localOrder ?? 0) - (b._localOrder ?? 0);
+      });
+    }
+    return this.sortedCache;
+  }
+
+  maxSeq() {
+    let max = 0;
+    for (const m of this.byId.values()) if (m.seq != null && m.seq > max) max = m.seq;
+    return max;
+  }
+
+  minSeq() {
+    let min = Infinity;
+    for (const m of this.byId.values()) if (m.seq != null && m.seq < min) min = m.seq;
+    return min === Infinity ? 0 : min;
+  }
+
+  /** The highest seq such that every seq from minSeq up to it is held. */
+  contiguousMax() {
+    const seqs = this.sorted().filter((m) => m.seq != null).map((m) => m.seq);
+    if (!seqs.length) return 0;
+    let expected = seqs[0];
+    for (const s of seqs) {
+      if (s > expected) return expected - 1;
+      expected = s + 1;
+    }
+    return expected - 1;
+  }
+
+  bySeq(seq) {
+    for (const m of this.byId.values()) if (m.seq === seq) return m;
+    return null;
+  }
+}
+
+let localOrder = 0;
+
+export class Store extends Emitter {
+  constructor(me) {
+    super();
+    this.me = me; // {id, username, display_name}
+    this.conversations = new Map();
+    this.threads = new Map();
+    this.users = new Map();
+    this.friends = new Map(); // user id -> {user, since}
+    this.groups = new Map(); // group id -> group object
+    this.online = new Set();
+    this.activeId = null;
+    this.conversationsLoaded = false;
+    this.dirtyThreads = new Set();
+    this.dirtyList = false;
+    this.flushScheduled = false;
+    this.rememberUser(me);
+  }
+
+  // ---- change notification ----
+  touchList() {
+    this.dirtyList = true;
+    this.scheduleFlush();
+  }
+
+  touchThread(convId) {
+    this.dirtyThreads.add(convId);
+    this.thread(convId).invalidate();
+    this.scheduleFlush();
+  }
+
+  scheduleFlush() {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setTimeout(() => {
+      this.flushScheduled = false;
+      const threads = [...this.dirtyThreads];
+      this.dirtyThreads.clear();
+      const list = this.dirtyList;
+      this.dirtyList = false;
+      if (list) this.emit('conversations');
+      for (const convId of threads) this.emit('thread', { convId });
+    }, 0);
+  }
+
+  // ---- users ----
+  rememberUser(user) {
+    if (!user || user.id == null) return;
+    const prev = this.users.get(user.id);
+    this.users.set(user.id, { ...prev, ...user });
+  }
+
+  userName(id) {
+    if (id == null) return 'Someone';
+    if (String(id) === String(this.me.id)) return 'You';
+    const u = this.users.get(id) ?? this.users.get(Number(id));
+    return u ? displayName(u) : `User ${id}`;
+  }
+
+  isMe(id) {
+    return String(id) === String(this.me.id);
+  }
+
+  // ---- conversations ----
+  upsertConversation(conv) {
+    if (!conv?.id) return null;
+    const prev = this.conversations.get(conv.id);
+    const merged = { ...prev, ...conv };
+    // Cursors and counters only move forward locally unless the server says less for unread.
+    if (prev) {
+      merged.last_seq = Math.max(prev.last_seq ?? 0, conv.last_seq ?? 0);
+      merged.read_seq = Math.max(prev.read_seq ?? 0, conv.read_seq ?? 0);
+      if (prev.peer_read_seq != null || conv.peer_read_seq != null) {
+        merged.peer_read_seq = Math.max(prev.peer_read_seq ?? 0, conv.peer_read_seq ?? 0);
+      }
+      if ((prev.last_message?.seq ?? 0) > (conv.last_message?.seq ?? 0)) merged.last_message = prev.last_message;
+    }
+    if (conv.peer) this.rememberUser(conv.peer);
+    this.conversations.set(conv.id, merged);
+    this.touchList();
+    if (prev && (prev.peer_read_seq !== merged.peer_read_seq)) this.touchThread(conv.id);
+    return merged;
+  }
+
+  removeConversation(id, { clearHistory = false } = {}) {
+    this.conversations.delete(id);
+    if (clearHistory) this.threads.delete(id);
+    if (this.activeId === id) this.activeId = null;
+    this.touchList();
+  }
+
+  conversationTitle(conv) {
+    if (!conv) return '';
+    if (conv.type === 'group') return conv.group?.name || 'Group';
+    return displayName(conv.peer);
+  }
+
+  sortedConversations() {
+    const activity = (c) => c.last_message?.created_at || c.updated_at || '';
+    return [...this.conversations.values()]
+      .filter((c) => !c.hidden && !c.deleted)
+      .sort((a, b) => {
+        if (!!a.pinned !== !!b.pinned) return a.pinned ? -1 : 1;
+        const ta = activity(a);
+        const tb = activity(b);
+        return ta < tb ? 1 : ta > tb ? -1 : 0;
+      });
+  }
+
+  conversationForGroup(groupId) {
+    for (const c of this.conversations.values()) {
+      if (c.type === 'group' && String(c.group?.id) === String(groupId)) return c;
+    }
+    return null;
+  }
+
+  groupOf(convId) {
+    const conv = this.conversations.get(convId);
+    return conv?.group?.id != null ? this.groups.get(conv.group.id) ?? null : null;
+  }
+
+  groupRoleOf(convId, userId) {
+    const member = this.groupOf(convId)?.members?.find((m) => String(m.user?.id) === String(userId));
+    return member?.role ?? null;
+  }
+
+  // ---- messages ----
+  thread(convId) {
+    let t = this.threads.get(convId);
+    if (!t) {
+      t = new Thread(convId);
+      this.threads.set(convId, t);
+    }
+    return t;
+  }
+
+  /** Adds a local (not yet acknowledged) message. */
+  addLocal(msg) {
+    localOrder += 1;
+    const m = { ...msg, _local: true, _key: msg.msg_id, _localOrder: localOrder, _v: 1 };
+    this.thread(msg.conversation_id).byId.set(m.msg_id, m);
+    this.touchThread(msg.conversation_id);
+    return m;
+  }
+
+  /** Moves a local message to a new msg_id (ids arrived / id refused). */
+  rekey(convId, oldId, newId) {
+    const t = this.thread(convId);
+    const m = t.byId.get(oldId);
+    if (!m) return null;
+    t.byId.delete(oldId);
+    m.msg_id = newId;
+    m._v += 1;
+    t.byId.set(newId, m);
+    this.touchThread(convId);
+    return m;
+  }
+
+  /** Merges a server message; returns {msg, isNew}. De-duplicated by msg_id. */
+  upsertMessage(incoming) {
+    const convId = incoming.conversation_id;
+    const t = this.thread(convId);
+    const id = String(incoming.msg_id);
+    const prev = t.byId.get(id);
+    let msg;
+    if (prev) {
+      msg = prev;
+      if (incoming.seq != null) msg.seq = incoming.seq;
+      if (incoming.created_at) msg.created_at = incoming.created_at;
+      if (incoming.recalled) {
+        msg.recalled = true;
+        msg.content = {};
+      } else if (!msg.recalled && incoming.content) {
+        // Keep local-only preview fields (blob URLs) while adding server ones.
+        msg.content = { ...msg.content, ...incoming.content };
+      }
+      msg.type = incoming.type ?? msg.type;
+      msg.status = higherStatus(msg.status, incoming.status);
+      if (msg.seq != null && (msg.status === 'pending' || msg.status === 'failed')) msg.status = 'sent';
+      msg._error = null;
+      msg._local = false;
+      msg._v += 1;
+    } else {
+      msg = { ...incoming, msg_id: id, _key: id, _v: 1 };
+      t.byId.set(id, msg);
+    }
+    this.touchThread(convId);
+    this.noteLastMessage(msg);
+    return { msg, isNew: !prev };
+  }
+
+  noteLastMessage(msg) {
+    const conv = this.conversations.get(msg.conversation_id);
+    if (!conv || msg.seq == null) return;
+    if (msg.seq >= (conv.last_message?.seq ?? 0)) {
+      conv.last_message = stripLocal(msg);
+      if (msg.created_at) conv.updated_at = msg.created_at;
+    }
+    if (msg.seq > (conv.last_seq ?? 0)) conv.last_seq = msg.seq;
+    this.touchList();
+  }
+
+  applyAck(frame) {
+    const t = this.thread(frame.conversation_id);
+    const msg = t.byId.get(String(frame.msg_id));
+    if (!msg) return null;
+    msg.seq = frame.seq;
+    if (frame.created_at) msg.created_at = frame.created_at;
+    msg.status = higherStatus(msg.status === 'failed' ? 'pending' : msg.status, 'sent');
+    msg._local = false;
+    msg._error = null;
+    msg._v += 1;
+    this.touchThread(frame.conversation_id);
+    this.noteLastMessage(msg);
+    return msg;
+  }
+
+  setMessageState(convId, msgId, patch) {
+    const msg = this.thread(convId).byId.get(String(msgId));
+    if (!msg) return null;
+    Object.assign(msg, patch);
+    msg._v += 1;
+    this.touchThread(convId);
+    return msg;
+  }
+
+  applyReceipt(frame) {
+    const conv = this.conversations.get(frame.conversation_id);
+    const t = this.thread(frame.conversation_id);
+    if (frame.status === 'delivered') {
+      for (const id of frame.msg_ids ?? []) {
+        const msg = t.byId.get(String(id));
+        if (msg && this.isMe(msg.sender_id)) {
+          const next = higherStatus(msg.status, 'delivered');
+          if (next !== msg.status) {
+            msg.status = next;
+            msg._v += 1;
+          }
+        }
+      }
+    } else if (frame.status === 'read' && frame.seq != null) {
+      if (conv && conv.type === 'direct') {
+        conv.peer_read_seq = Math.max(conv.peer_read_seq ?? 0, frame.seq);
+      }
+      for (const msg of t.byId.values()) {
+        if (msg.seq != null && msg.seq <= frame.seq && this.isMe(msg.sender_id)) {
+          const next = higherStatus(msg.status, 'read');
+          if (next !== msg.status) {
+            msg.status = next;
+            msg._v += 1;
+          }
+        }
+      }
+    }
+    this.touchThread(frame.conversation_id);
+  }
+
+  applyRecall(convId, msgId) {
+    const msg = this.thread(convId).byId.get(String(msgId));
+    if (msg) {
+      msg.recalled = true;
+      msg.content = {};
+      msg._v += 1;
+      this.touchThread(convId);
+    }
+    const conv = this.conversations.get(convId);
+    if (conv?.last_message && String(conv.last_message.msg_id) === String(msgId)) {
+      conv.last_message = { ...conv.last_message, recalled: true, content: {} };
+      this.touchList();
+    }
+  }
+
+  /** The status shown for a message, or null when none applies. */
+  statusOf(msg) {
+    if (!this.isMe(msg.sender_id) || msg.type === 'system') return null;
+    if (msg.status === 'pending' || msg.status === 'failed') return msg.status;
+    const conv = this.conversations.get(msg.conversation_id);
+    if (!conv || conv.type !== 'direct') return null;
+    let status = msg.status ?? 'sent';
+    if (msg.seq != null && (conv.peer_read_seq ?? 0) >= msg.seq) status = 'read';
+    return status;
+  }
+}
+
+export function higherStatus(a, b) {
+  if (!b) return a;
+  if (!a) return b;
+  if (a === 'failed' || a === 'pending') return b === 'pending' || b === 'failed' ? a : b;
+  return (STATUS_RANK[b] ?? 0) > (STATUS_RANK[a] ?? 0) ? b : a;
+}
+
+export function stripLocal(msg) {
+  const out = {};
+  for (const [k, v] of Object.entries(msg)) if (!k.startsWith('_')) out[k] = v;
+  return out;
+}

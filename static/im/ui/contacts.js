@@ -1,0 +1,268 @@
+// The contacts panel: find people, incoming requests (Accept / Reject),
+// sent requests, friends (Message / Remove / Block) and blocked users.
+import { h, setChildren, uid } from '../dom.js';
+import * as api from '../api.js';
+import { displayName, listTime } from '../format.js';
+import { avatar } from './avatar.js';
+import { announce, showError, showInfo } from './notify.js';
+import { confirmDialog } from './dialogs.js';
+
+function section(title, listLabel, emptyText) {
+  const titleId = uid('sec');
+  const list = h('ul', { class: 'people-list', 'aria-label': listLabel });
+  const empty = h('p', { class: 'empty-state', text: emptyText, hidden: true });
+  const el = h('section', { class: 'contacts-section', 'aria-labelledby': titleId },
+    h('h3', { id: titleId, text: title }), empty, list);
+  return { el, list, empty };
+}
+
+export class ContactsPanel {
+  constructor(chat, { root, badge, onOpenConversation, onNewGroup }) {
+    this.chat = chat;
+    this.store = chat.store;
+    this.root = root;
+    this.badge = badge;
+    this.onOpenConversation = onOpenConversation;
+    this.loadedOnce = false;
+    this.outgoing = [];
+    this.incoming = [];
+
+    this.searchInput = h('input', { id: 'user-search', type: 'search', autocomplete: 'off', placeholder: 'Username or name' });
+    this.searchStatus = h('p', { class: 'status-text', role: 'status' });
+    this.results = h('ul', { class: 'people-list', 'aria-label': 'People found' });
+    const searchForm = h('form', { class: 'search-form', role: 'search' },
+      h('label', { for: 'user-search', class: 'visually-hidden' }, 'Find people'),
+      this.searchInput,
+      h('button', { type: 'submit' }, 'Search'));
+    searchForm.addEventListener('submit', (e) => { e.preventDefault(); this.searchUsers(); });
+    let debounce = null;
+    this.searchInput.addEventListener('input', () => {
+      clearTimeout(debounce);
+      debounce = setTimeout(() => this.searchUsers(), 300);
+    });
+
+    this.incomingSec = section('Friend requests', 'Incoming requests', 'No pending requests.');
+    this.outgoingSec = section('Sent requests', 'Outgoing requests', 'No sent requests.');
+    this.friendsSec = section('Friends', 'Friends', 'No friends yet. Find people above.');
+    this.blockedSec = section('Blocked', 'Blocked users', 'Nobody is blocked.');
+
+    root.append(
+      h('div', { class: 'panel-head' }, h('h2', { text: 'Contacts' }),
+        h('button', { type: 'button', onclick: () => onNewGroup() }, 'New group')),
+      h('section', { class: 'contacts-section' }, searchForm, this.searchStatus, this.results),
+      this.incomingSec.el, this.outgoingSec.el, this.friendsSec.el, this.blockedSec.el);
+
+    chat.on('friend_request', () => this.refreshRequests());
+    chat.on('friends', () => this.renderFriends());
+    chat.on('presence', () => this.renderFriends());
+    chat.on('connection', ({ state }) => { if (state === 'ready') this.refreshRequests(); });
+  }
+
+  async load() {
+    this.loadedOnce = true;
+    await Promise.allSettled([this.refreshRequests(), this.chat.loadFriends(), this.refreshBlocks()]);
+  }
+
+  // ------------------------------------------------------------ search
+  async searchUsers() {
+    const q = this.searchInput.value.trim();
+    if (!q) {
+      this.results.replaceChildren();
+      this.searchStatus.textContent = '';
+      return;
+    }
+    this.searchStatus.textContent = 'Searching…';
+    try {
+      const users = (await api.get('/api/v1/users', { q, limit: 20 }))?.results ?? [];
+      if (this.searchInput.value.trim() !== q) return;
+      users.forEach((u) => this.store.rememberUser(u));
+      this.searchStatus.textContent = users.length ? `${users.length} found` : 'Nobody found.';
+      setChildren(this.results, ...users.filter((u) => !this.store.isMe(u.id)).map((u) => this.userRow(u)));
+    } catch (err) {
+      this.searchStatus.textContent = api.errorText(err);
+    }
+  }
+
+  userRow(user) {
+    const nameId = uid('user');
+    const isFriend = this.store.friends.has(user.id);
+    const pendingOut = this.outgoing.some((r) => String(r.to_user?.id) === String(user.id));
+    const pendingIn = this.incoming.find((r) => String(r.from_user?.id) === String(user.id));
+    let action;
+    if (isFriend) {
+      action = h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.message(user) }, 'Message');
+    } else if (pendingIn) {
+      action = h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.answer(pendingIn, 'accept') }, 'Accept');
+    } else if (pendingOut) {
+      action = h('span', { class: 'muted-text', text: 'Request sent' });
+    } else {
+      action = h('button', { type: 'button', 'aria-describedby': nameId, onclick: (e) => this.sendRequest(user, e.currentTarget) }, 'Add friend');
+    }
+    return h('li', { class: 'person', dataset: { userId: user.id } },
+      avatar(displayName(user), user.avatar_url, user.id),
+      this.personText(user, nameId),
+      h('span', { class: 'person-actions' }, action));
+  }
+
+  personText(user, nameId, extra) {
+    return h('span', { class: 'person-text' },
+      h('span', { class: 'person-name', id: nameId, text: displayName(user) }),
+      h('span', { class: 'person-username', text: `@${user.username ?? ''}` }),
+      extra ?? null);
+  }
+
+  async sendRequest(user, button) {
+    if (button) button.disabled = true;
+    try {
+      const req = await api.post('/api/v1/friends/requests', { to_user_id: user.id });
+      if (req?.status === 'accepted') {
+        showInfo(`You and ${displayName(user)} are now friends.`);
+        await this.chat.loadFriends();
+      } else {
+        showInfo(`Friend request sent to ${displayName(user)}.`);
+      }
+      await this.refreshRequests();
+      this.searchUsers();
+    } catch (err) {
+      showError(api.errorText(err));
+      if (button) button.disabled = false;
+    }
+  }
+
+  // ------------------------------------------------------------ requests
+  async refreshRequests() {
+    try {
+      const [incoming, outgoing] = await Promise.all([
+        api.get('/api/v1/friends/requests', { direction: 'incoming', limit: 200 }),
+        api.get('/api/v1/friends/requests', { direction: 'outgoing', limit: 200 }),
+      ]);
+      this.incoming = incoming?.results ?? [];
+      this.outgoing = outgoing?.results ?? [];
+      this.renderRequests();
+    } catch (err) {
+      if (this.loadedOnce) showError(`Could not load friend requests: ${api.errorText(err)}`);
+    }
+  }
+
+  renderRequests() {
+    const count = this.incoming.length;
+    this.badge.hidden = count === 0;
+    this.badge.textContent = String(count);
+    this.badge.setAttribute('aria-label', `${count} friend request${count === 1 ? '' : 's'}`);
+
+    const { list, empty } = this.incomingSec;
+    empty.hidden = count > 0;
+    setChildren(list, ...this.incoming.map((req) => {
+      const user = req.from_user ?? {};
+      this.store.rememberUser(user);
+      const nameId = uid('req');
+      return h('li', { class: 'person request', dataset: { requestId: req.id, userId: user.id } },
+        avatar(displayName(user), user.avatar_url, user.id),
+        this.personText(user, nameId, req.message ? h('span', { class: 'request-message', text: `“${req.message}”` }) : null),
+        h('span', { class: 'person-actions' },
+          h('button', { type: 'button', class: 'primary', 'aria-describedby': nameId, onclick: () => this.answer(req, 'accept') }, 'Accept'),
+          h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.answer(req, 'reject') }, 'Reject')));
+    }));
+
+    const out = this.outgoingSec;
+    out.empty.hidden = this.outgoing.length > 0;
+    setChildren(out.list, ...this.outgoing.map((req) => {
+      const user = req.to_user ?? {};
+      return h('li', { class: 'person request', dataset: { requestId: req.id, userId: user.id } },
+        avatar(displayName(user), user.avatar_url, user.id),
+        this.personText(user, uid('out'), h('span', { class: 'muted-text', text: `Sent ${listTime(req.created_at)}` })),
+        h('span', { class: 'person-actions' }, h('span', { class: 'muted-text', text: 'Pending' })));
+    }));
+  }
+
+  async answer(req, action) {
+    try {
+      await api.post(`/api/v1/friends/requests/${encodeURIComponent(req.id)}/${action}`);
+      const name = displayName(req.from_user);
+      announce(action === 'accept' ? `You and ${name} are now friends` : `Request from ${name} rejected`);
+      await Promise.all([this.refreshRequests(), action === 'accept' ? this.chat.loadFriends() : null]);
+    } catch (err) {
+      showError(api.errorText(err));
+      this.refreshRequests();
+    }
+  }
+
+  // ------------------------------------------------------------ friends & blocks
+  renderFriends() {
+    const friends = [...this.store.friends.values()]
+      .sort((a, b) => displayName(a.user).localeCompare(displayName(b.user)));
+    const { list, empty } = this.friendsSec;
+    empty.hidden = friends.length > 0;
+    setChildren(list, ...friends.map(({ user }) => {
+      const nameId = uid('friend');
+      const online = this.chat.isOnline(user.id);
+      return h('li', { class: 'person friend', dataset: { userId: user.id, online: String(online) } },
+        avatar(displayName(user), user.avatar_url, user.id, { online }),
+        this.personText(user, nameId, h('span', { class: 'muted-text', text: online ? 'Online' : 'Offline' })),
+        h('span', { class: 'person-actions' },
+          h('button', { type: 'button', class: 'primary', 'aria-describedby': nameId, onclick: () => this.message(user) }, 'Message'),
+          h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.removeFriend(user) }, 'Remove'),
+          h('button', { type: 'button', class: 'danger', 'aria-describedby': nameId, onclick: () => this.block(user) }, 'Block')));
+    }));
+  }
+
+  async message(user) {
+    try {
+      const conv = await this.chat.startDirect(user.id);
+      this.onOpenConversation(conv.id);
+    } catch (err) {
+      showError(api.errorText(err));
+    }
+  }
+
+  async removeFriend(user) {
+    try {
+      await api.del(`/api/v1/friends/${encodeURIComponent(user.id)}`);
+      announce(`${displayName(user)} removed from friends`);
+      await this.chat.loadFriends();
+    } catch (err) {
+      showError(api.errorText(err));
+    }
+  }
+
+  async block(user) {
+    const ok = await confirmDialog(`Block ${displayName(user)}? This ends your friendship and they cannot message you.`, { title: 'Block user' });
+    if (!ok) return;
+    try {
+      await api.post('/api/v1/blocks', { user_id: user.id });
+      announce(`${displayName(user)} blocked`);
+      await Promise.all([this.chat.loadFriends(), this.refreshBlocks(), this.refreshRequests()]);
+    } catch (err) {
+      showError(api.errorText(err));
+    }
+  }
+
+  async refreshBlocks() {
+    try {
+      const data = await api.get('/api/v1/blocks', { limit: 200 });
+      const users = (data?.results ?? []).map((x) => x.user ?? x);
+      const { list, empty } = this.blockedSec;
+      empty.hidden = users.length > 0;
+      setChildren(list, ...users.map((user) => {
+        const nameId = uid('blocked');
+        return h('li', { class: 'person', dataset: { userId: user.id } },
+          avatar(displayName(user), user.avatar_url, user.id),
+          this.personText(user, nameId),
+          h('span', { class: 'person-actions' },
+            h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.unblock(user) }, 'Unblock')));
+      }));
+    } catch (err) {
+      if (this.loadedOnce) showError(`Could not load blocked users: ${api.errorText(err)}`);
+    }
+  }
+
+  async unblock(user) {
+    try {
+      await api.del(`/api/v1/blocks/${encodeURIComponent(user.id)}`);
+      announce(`${displayName(user)} unblocked`);
+      await this.refreshBlocks();
+    } catch (err) {
+      showError(api.errorText(err));
+    }
+  }
+}

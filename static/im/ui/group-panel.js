@@ -1,0 +1,279 @@
+// Groups: the "New group" dialog and the group info panel (members with
+// roles, invite, remove, make/remove admin, transfer ownership, leave,
+// dissolve, rename, announcement).
+import { icon } from './icons.js';
+import { h, setChildren, uid } from '../dom.js';
+import * as api from '../api.js';
+import { displayName } from '../format.js';
+import { avatar } from './avatar.js';
+import { openDialog, confirmDialog } from './dialogs.js';
+import { announce, showError, showInfo } from './notify.js';
+
+const ROLE_LABEL = { owner: 'Owner', admin: 'Admin', member: 'Member' };
+
+function friendCheckboxes(friends, legend) {
+  const boxes = friends.map(({ user }) => {
+    const id = uid('pick');
+    return h('li', { class: 'pick' },
+      h('input', { type: 'checkbox', id, value: String(user.id), name: 'member' }),
+      avatar(displayName(user), user.avatar_url, user.id, { size: 'sm' }),
+      h('label', { for: id, text: displayName(user) }));
+  });
+  const fieldset = h('fieldset', { class: 'pick-list' }, h('legend', { text: legend }),
+    boxes.length ? h('ul', {}, ...boxes) : h('p', { class: 'empty-state', text: 'No friends to choose from.' }));
+  const selected = () => [...fieldset.querySelectorAll('input[type=checkbox]:checked')].map((b) => Number(b.value));
+  return { fieldset, selected };
+}
+
+/** The "New group" dialog; calls onCreated(conversationId). */
+export function openNewGroupDialog(chat, onCreated) {
+  const friends = [...chat.store.friends.values()].sort((a, b) => displayName(a.user).localeCompare(displayName(b.user)));
+  const nameInput = h('input', { id: 'new-group-name', type: 'text', required: true, maxlength: '64', autocomplete: 'off' });
+  const picker = friendCheckboxes(friends, 'Members');
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Create group');
+  const form = h('form', { class: 'new-group-form' },
+    h('div', { class: 'field' }, h('label', { for: 'new-group-name' }, 'Group name'), nameInput),
+    picker.fieldset, error,
+    h('div', { class: 'dialog-actions' }, submit));
+  const { close } = openDialog('New group', form, { className: 'new-group-dialog' });
+  nameInput.focus();
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const name = nameInput.value.trim();
+    if (!name) {
+      error.textContent = 'Give the group a name.';
+      nameInput.focus();
+      return;
+    }
+    submit.disabled = true;
+    error.textContent = '';
+    try {
+      const group = await api.post('/api/v1/groups', { name, member_ids: picker.selected() });
+      chat.rememberGroup(group);
+      await chat.fetchConversation(group.conversation_id).catch(() => null);
+      close();
+      announce(`Group ${group.name} created`);
+      onCreated(group.conversation_id);
+    } catch (err) {
+      error.textContent = api.errorText(err);
+      submit.disabled = false;
+    }
+  });
+}
+
+export class GroupPanel {
+  constructor(chat, { root, onClosed, onLeft }) {
+    this.chat = chat;
+    this.store = chat.store;
+    this.root = root;
+    this.onClosed = onClosed;
+    this.onLeft = onLeft;
+    this.groupId = null;
+    chat.on('group-loaded', ({ group }) => {
+      if (this.groupId != null && String(group.id) === String(this.groupId)) this.render(group);
+    });
+    chat.on('group', (f) => {
+      if (this.groupId != null && String(f.group_id) === String(this.groupId) && f.event === 'dissolved') this.reload();
+    });
+    chat.on('friends', () => { if (this.groupId != null) this.render(this.store.groups.get(this.groupId)); });
+  }
+
+  get isOpen() {
+    return !this.root.hidden;
+  }
+
+  async open(groupId) {
+    this.groupId = groupId;
+    this.root.hidden = false;
+    document.body.classList.add('group-panel-open');
+    const cached = this.store.groups.get(groupId);
+    if (cached) this.render(cached);
+    else setChildren(this.root, h('p', { class: 'status-text', text: 'Loading group…' }));
+    await this.reload();
+    this.root.querySelector('h2')?.focus();
+  }
+
+  close() {
+    this.groupId = null;
+    this.root.hidden = true;
+    this.root.replaceChildren();
+    document.body.classList.remove('group-panel-open');
+    this.onClosed?.();
+  }
+
+  async reload() {
+    if (this.groupId == null) return;
+    try {
+      await this.chat.loadGroup(this.groupId);
+    } catch (err) {
+      if (err?.status === 404) {
+        setChildren(this.root, this.head('Group'), h('p', { class: 'empty-state', text: 'You are no longer a member of this group.' }));
+      } else {
+        showError(api.errorText(err));
+      }
+    }
+  }
+
+  head(title) {
+    return h('div', { class: 'panel-head' },
+      h('h2', { tabindex: '-1', text: title }),
+      h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Close group info', onclick: () => this.close() }, icon('close')));
+  }
+
+  myRole(group) {
+    return group.members?.find((m) => this.store.isMe(m.user?.id))?.role ?? null;
+  }
+
+  render(group) {
+    if (!group || String(group.id) !== String(this.groupId)) return;
+    const role = this.myRole(group);
+    const canEdit = !group.dissolved && (role === 'owner' || role === 'admin');
+    const parts = [this.head(group.name || 'Group')];
+
+    if (group.dissolved) parts.push(h('p', { class: 'banner-warning', text: 'This group has been dissolved.' }));
+
+    // Name
+    if (canEdit) {
+      const input = h('input', { id: 'group-name-input', type: 'text', maxlength: '64', value: group.name ?? '' });
+      const form = h('form', { class: 'inline-form' },
+        h('label', { for: 'group-name-input' }, 'Group name'), input, h('button', { type: 'submit' }, 'Rename'));
+      form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const name = input.value.trim();
+        if (name) this.act(() => api.patch(`/api/v1/groups/${group.id}`, { name }), 'Group renamed');
+      });
+      parts.push(form);
+    }
+
+    // Announcement
+    const annTitle = uid('ann');
+    const ann = h('section', { class: 'group-section', 'aria-labelledby': annTitle }, h('h3', { id: annTitle, text: 'Announcement' }));
+    if (canEdit) {
+      const area = h('textarea', { id: 'group-announcement-input', rows: '3', maxlength: '2000', 'aria-labelledby': annTitle });
+      area.value = group.announcement ?? '';
+      const form = h('form', { class: 'stack-form' }, area, h('button', { type: 'submit' }, 'Save announcement'));
+      form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        this.act(() => api.patch(`/api/v1/groups/${group.id}`, { announcement: area.value.trim() }), 'Announcement saved');
+      });
+      ann.append(form);
+    } else {
+      ann.append(h('p', { class: group.announcement ? 'announcement-text' : 'empty-state', text: group.announcement || 'No announcement.' }));
+    }
+    parts.push(ann);
+
+    // Members
+    const members = [...(group.members ?? [])].sort((a, b) => {
+      const order = { owner: 0, admin: 1, member: 2 };
+      return (order[a.role] ?? 3) - (order[b.role] ?? 3) || displayName(a.user).localeCompare(displayName(b.user));
+    });
+    const memTitle = uid('mem');
+    const list = h('ul', { class: 'people-list members', 'aria-label': 'Members' },
+      ...members.map((m) => this.memberRow(group, m, role)));
+    parts.push(h('section', { class: 'group-section', 'aria-labelledby': memTitle },
+      h('h3', { id: memTitle, text: `Members (${members.length})` }), list));
+
+    // Invite
+    if (!group.dissolved && role) {
+      const memberIds = new Set(members.map((m) => String(m.user?.id)));
+      const candidates = [...this.store.friends.values()].filter((f) => !memberIds.has(String(f.user.id)));
+      const picker = friendCheckboxes(candidates, 'Invite friends');
+      const form = h('form', { class: 'stack-form invite-form' }, picker.fieldset,
+        candidates.length ? h('button', { type: 'submit' }, 'Invite') : null);
+      form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const ids = picker.selected();
+        if (!ids.length) {
+          showInfo('Choose at least one friend to invite.');
+          return;
+        }
+        this.act(() => api.post(`/api/v1/groups/${group.id}/members`, { user_ids: ids }), 'Invited');
+      });
+      parts.push(form);
+    }
+
+    // Leave / dissolve
+    const danger = h('div', { class: 'group-danger' });
+    if (role && role !== 'owner' && !group.dissolved) {
+      danger.append(h('button', { type: 'button', class: 'danger', onclick: () => this.leave(group) }, 'Leave group'));
+    }
+    if (role === 'owner' && !group.dissolved) {
+      danger.append(h('p', { class: 'muted-text', text: 'To leave, first make someone else the owner.' }));
+      danger.append(h('button', { type: 'button', class: 'danger', onclick: () => this.dissolve(group) }, 'Dissolve group'));
+    }
+    parts.push(danger);
+    const hadFocusId = document.activeElement?.id;
+    setChildren(this.root, ...parts);
+    if (hadFocusId) document.getElementById(hadFocusId)?.focus();
+  }
+
+  memberRow(group, member, myRole) {
+    const user = member.user ?? {};
+    const nameId = uid('member');
+    const self = this.store.isMe(user.id);
+    const buttons = [];
+    if (!group.dissolved && !self) {
+      if (myRole === 'owner') {
+        if (member.role === 'member') {
+          buttons.push(h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.setRole(group, user, 'admin') }, 'Make admin'));
+        } else if (member.role === 'admin') {
+          buttons.push(h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.setRole(group, user, 'member') }, 'Remove admin'));
+        }
+        buttons.push(h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.transfer(group, user) }, 'Transfer ownership'));
+      }
+      if ((myRole === 'owner' && member.role !== 'owner') || (myRole === 'admin' && member.role === 'member')) {
+        buttons.push(h('button', { type: 'button', class: 'danger', 'aria-describedby': nameId, onclick: () => this.removeMember(group, user) }, 'Remove'));
+      }
+    }
+    return h('li', { class: 'person member', dataset: { userId: user.id, role: member.role } },
+      avatar(displayName(user), user.avatar_url, user.id, { size: 'sm', online: self ? null : this.chat.isOnline(user.id) }),
+      h('span', { class: 'person-text' },
+        h('span', { class: 'person-name', id: nameId, text: self ? `${displayName(user)} (you)` : displayName(user) }),
+        h('span', { class: `role role-${member.role}`, text: ROLE_LABEL[member.role] ?? member.role })),
+      buttons.length ? h('span', { class: 'person-actions' }, ...buttons) : null);
+  }
+
+  async act(fn, doneText) {
+    try {
+      const result = await fn();
+      if (result && result.members) this.chat.rememberGroup(result);
+      else await this.reload();
+      if (doneText) announce(doneText);
+      return true;
+    } catch (err) {
+      showError(api.errorText(err));
+      return false;
+    }
+  }
+
+  setRole(group, user, role) {
+    return this.act(() => api.patch(`/api/v1/groups/${group.id}/members/${user.id}`, { role }),
+      role === 'admin' ? `${displayName(user)} is now an admin` : `${displayName(user)} is now a member`);
+  }
+
+  transfer(group, user) {
+    return this.act(() => api.post(`/api/v1/groups/${group.id}/transfer`, { user_id: user.id }),
+      `${displayName(user)} is now the owner`);
+  }
+
+  removeMember(group, user) {
+    return this.act(() => api.del(`/api/v1/groups/${group.id}/members/${user.id}`), `${displayName(user)} removed`);
+  }
+
+  async leave(group) {
+    const ok = await this.act(() => api.del(`/api/v1/groups/${group.id}/members/${this.store.me.id}`), `You left ${group.name}`);
+    if (ok) {
+      const conv = this.store.conversationForGroup(group.id);
+      if (conv) conv.left = true;
+      this.close();
+      this.onLeft?.(group);
+    }
+  }
+
+  async dissolve(group) {
+    const yes = await confirmDialog(`Dissolve ${group.name}? Nobody will be able to send messages in it any more.`, { title: 'Dissolve group' });
+    if (!yes) return;
+    await this.act(() => api.del(`/api/v1/groups/${group.id}`), 'Group dissolved');
+  }
+}
