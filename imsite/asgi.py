@@ -14,6 +14,9 @@ from django.urls import path  # noqa: E402
 from chat.consumers import ChatConsumer  # noqa: E402
 from imsite.realtime import node  # noqa: E402
 from imsite.realtime.auth import SocketAuthMiddleware  # noqa: E402
+from imsite.tracing import setup_tracing  # noqa: E402
+
+setup_tracing("im-daphne")
 
 application = ProtocolTypeRouter({
     "http": django_asgi,  # static files: WhiteNoise middleware (settings)

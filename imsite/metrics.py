@@ -18,3 +18,30 @@ ACK_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 CELERY_QUEUE_LENGTH = Gauge("im_celery_queue_length", "Tasks waiting in a Celery queue", ["queue"])
+
+
+def _pending_acks() -> float:
+    from imsite.realtime.state import get_state
+
+    try:
+        return float(get_state().pending_count())
+    except Exception:  # Redis down: the scrape still answers; the gap shows on the dashboard
+        return float("nan")
+
+
+def _celery_queue_length() -> float:
+    from django.conf import settings
+
+    from imsite.realtime.state import get_state
+
+    if not settings.REDIS_URL:
+        return 0.0  # the embedded default runs background work in-process: no queue
+    try:
+        return float(get_state().r.llen("celery"))
+    except Exception:
+        return float("nan")
+
+
+# Read at scrape time, so every node reports the shared values without a task keeping them fresh.
+PENDING_ACKS.set_function(_pending_acks)
+CELERY_QUEUE_LENGTH.labels(queue="celery").set_function(_celery_queue_length)

@@ -5,6 +5,7 @@ import secrets
 import socket
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 import dj_database_url
 
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "imsite.logging_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files served by the application itself, also with DEBUG off (after collectstatic).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -103,6 +105,8 @@ for _index, _url in enumerate(env_list("IM_MESSAGE_SHARDS")):
     DATABASES[_alias] = dj_database_url.parse(_url, conn_max_age=60, conn_health_checks=True)
     MESSAGE_SHARDS.append(_alias)
 for _db in DATABASES.values():
+    # django-prometheus's wrappers of the same backends count queries and errors per database.
+    _db["ENGINE"] = _db["ENGINE"].replace("django.db.backends.", "django_prometheus.db.backends.")
     if _db["ENGINE"].endswith("sqlite3"):
         # WAL lets the browser, the socket and background work read while one of them writes.
         _db.setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
@@ -118,7 +122,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # Pub/sub channels ignore the Redis database number: name them after it, so that two
+            # deployments (or test runs) on one Redis server with different databases never cross.
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "asgi" + (urlparse(REDIS_URL).path.strip("/") or "0")},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
@@ -234,7 +240,8 @@ LOGGING = {
             "rename_fields": {"asctime": "ts", "levelname": "level", "name": "logger"},
         }
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "filters": {"request_id": {"()": "imsite.logging_context.RequestIdFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("IM_LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }

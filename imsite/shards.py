@@ -23,8 +23,14 @@ def pick_shard(conversation_id: str) -> int:
 
 
 def shard_alias(shard: int) -> str:
-    aliases = shard_aliases()
-    return aliases[shard % len(aliases)]
+    """The database of shard index `shard`. Shards are only ever appended to IM_MESSAGE_SHARDS;
+    an index this process does not know means its configuration is stale: fail loudly rather
+    than read or write the wrong database."""
+    if not settings.MESSAGE_SHARDS:
+        return "default"
+    if not 0 <= shard < len(settings.MESSAGE_SHARDS):
+        raise RuntimeError(f"message shard {shard} is not configured here (IM_MESSAGE_SHARDS is stale)")
+    return settings.MESSAGE_SHARDS[shard]
 
 
 class ShardRouter:
