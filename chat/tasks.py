@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from chat.actions import delivery
+from chat.actions import calls, delivery
 
 
 # Beat sends one every second: a sweep still queued after a few seconds (no worker was up) is
@@ -10,3 +10,8 @@ from chat.actions import delivery
 @shared_task(ignore_result=True, expires=5)
 def sweep_pending_acks() -> int:
     return delivery.sweep_pending_acks()
+
+
+@shared_task(ignore_result=True, expires=5)
+def expire_ringing_calls() -> int:
+    return calls.expire_ringing_calls()

@@ -1,11 +1,12 @@
 """The embedded default's stand-in for Celery beat: one asyncio task per process that runs the
-same retry sweep every second."""
+same sweeps every second (push retries, the call ring timeout)."""
 
 import asyncio
 import logging
 
 from channels.db import database_sync_to_async
 
+from chat.actions.calls import expire_ringing_calls
 from chat.actions.delivery import sweep_pending_acks
 
 log = logging.getLogger(__name__)
@@ -14,10 +15,11 @@ _task: asyncio.Task | None = None
 
 async def _loop() -> None:
     while True:
-        try:
-            await database_sync_to_async(sweep_pending_acks)()
-        except Exception:
-            log.exception("retry sweep failed")
+        for sweep in (sweep_pending_acks, expire_ringing_calls):
+            try:
+                await database_sync_to_async(sweep)()
+            except Exception:
+                log.exception("%s failed", sweep.__name__)
         await asyncio.sleep(1.0)
 
 
