@@ -1,15 +1,16 @@
 """A user's own view of a conversation: the list, pin/hide/mute, delete (clear for the caller
 only), and /sync. Each change reaches the user's other devices as a `conversation` frame."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from conversations.actions.access import access_membership
-from conversations.models import Membership
+from conversations.models import Conversation, Membership
 from conversations.representations import (
     conversation_dict,
     load_conversation_dict,
@@ -22,26 +23,50 @@ from imsite.pagination import decode_cursor, encode_cursor, page_limit
 FLAGS = ("pinned", "hidden", "muted")
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _position(raw: Any) -> tuple[bool, datetime, str]:
+    """A list cursor: [pinned, activity in microseconds since the epoch, conversation id]."""
+    if (isinstance(raw, list) and len(raw) == 3 and isinstance(raw[0], bool) and isinstance(raw[1], int)
+            and not isinstance(raw[1], bool) and isinstance(raw[2], str)):
+        try:
+            return raw[0], EPOCH + timedelta(microseconds=raw[1]), raw[2]
+        except OverflowError:
+            pass
+    raise invalid({"cursor": ["Not a cursor this server issued."]})
+
+
 def conversation_list(user_id: int, params: Any) -> dict[str, Any]:
     """Pinned first, then by last activity, newest first; hidden and deleted left out. Keyset
-    paging on (pinned, activity, id), all rows of a page in one query."""
+    paging in SQL on (pinned, activity, id), the page and all its row data in one query: the
+    user's memberships are joined to their conversations and only the top `limit` rows of the
+    sort are rendered (membership_list_idx finds the user's rows)."""
     limit = page_limit(params)
-    queryset = with_list_data(Membership.objects.filter(user_id=user_id, active=True, hidden=False, deleted=False)
-                              ).annotate(activity=F("conversation__last_message_at"))
-    queryset = queryset.order_by("-pinned", F("conversation__last_message_at").desc(nulls_last=True),
-                                 "-conversation__created_at", "-conversation_id")
+    queryset = (Membership.objects.filter(user_id=user_id, active=True, hidden=False, deleted=False)
+                .annotate(activity=Coalesce("conversation__last_message_at", "conversation__created_at")))
     position = decode_cursor(params)
-    rows = list(queryset)
     if position is not None:
-        if not isinstance(position, str):
-            raise invalid({"cursor": ["Not a cursor this server issued."]})
-        ids = [m.conversation_id for m in rows]
-        start = ids.index(position) + 1 if position in ids else len(ids)
-        rows = rows[start:]
+        pinned, activity, cid = _position(position)
+        after = Q(pinned=pinned, activity__lt=activity) | Q(pinned=pinned, activity=activity, conversation_id__lt=cid)
+        queryset = queryset.filter(after | Q(pinned=False) if pinned else after)
+    rows = list(with_list_data(queryset).order_by("-pinned", "-activity", "-conversation_id")[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    return {"results": [conversation_dict(m) for m in rows],
-            "next": encode_cursor(rows[-1].conversation_id) if more else None}
+    nxt = None
+    if more:
+        last = rows[-1]
+        nxt = encode_cursor([last.pinned, (last.activity - EPOCH) // timedelta(microseconds=1), last.conversation_id])
+    return {"results": [conversation_dict(m) for m in rows], "next": nxt}
+
+
+def _lock_state(user_id: int, conversation_id: Any) -> Membership:
+    """Lock the conversation row, then the caller's membership (the order after_store takes them
+    in), so a change of flags or a clear is ordered against a concurrent new message: either the
+    message lands after the clear point and brings the row back, or it is before it."""
+    membership = access_membership(user_id, conversation_id)
+    Conversation.objects.select_for_update().filter(id=membership.conversation_id).values("id").get()
+    return access_membership(user_id, conversation_id, lock=True)
 
 
 def do_update_flags(user_id: int, conversation_id: Any, changes: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +77,7 @@ def do_update_flags(user_id: int, conversation_id: Any, changes: dict[str, Any])
                 raise invalid({key: ["Must be true or false."]})
             values[key] = changes[key]
     with transaction.atomic():
-        membership = access_membership(user_id, conversation_id, lock=True)
+        membership = _lock_state(user_id, conversation_id)
         if values:
             Membership.objects.filter(id=membership.id).update(**values, updated_at=timezone.now())
         data = load_conversation_dict(user_id, membership.conversation_id)
@@ -65,7 +90,7 @@ def do_delete(user_id: int, conversation_id: Any) -> None:
     """Gone from the caller's list, history cleared for the caller only: the clear point is the
     last seq known now; a message stored concurrently lands after it and stays visible."""
     with transaction.atomic():
-        membership = access_membership(user_id, conversation_id, lock=True)
+        membership = _lock_state(user_id, conversation_id)
         last = membership.conversation.last_seq
         Membership.objects.filter(id=membership.id).update(
             deleted=True, pinned=False, clear_seq=max(membership.clear_seq, last),
