@@ -13,7 +13,6 @@ from django.db.models import F
 from chat.models import Message
 from chat.representations import message_dict
 from conversations.models import Conversation, Membership
-from imsite import metrics
 from imsite.realtime.state import PendingPush, get_state
 from imsite.shards import shard_alias
 
@@ -77,13 +76,6 @@ def sweep_pending_acks(limit: int = 1000) -> int:
     CLAIM_LEASE seconds, and becomes due again if its sweeper dies before rescheduling it.
     Returns pushes re-sent."""
     state = get_state()
-    try:
-        return _sweep(state, limit)
-    finally:
-        metrics.PENDING_ACKS.set(state.pending_count())
-
-
-def _sweep(state: Any, limit: int) -> int:
     delays = settings.IM_ACK_RETRY_DELAYS
     due = state.pending_claim(time.time(), limit, CLAIM_LEASE)
     live: list[PendingPush] = []

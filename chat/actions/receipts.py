@@ -55,7 +55,6 @@ def do_mark_delivered(user_id: int, conversation_id: Any, raw_ids: Any, channel:
     membership = access_membership(user_id, conversation_id)
     if channel:
         get_state().pending_ack(channel, ids)
-        metrics.PENDING_ACKS.set(get_state().pending_count())
     alias = shard_alias(membership.conversation.shard)
     found = list(Message.objects.using(alias).filter(conversation_id=membership.conversation_id, msg_id__in=ids)
                  .values_list("msg_id", "seq", "created_at", "sender_id"))
