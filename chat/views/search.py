@@ -1,0 +1,15 @@
+"""GET /api/v1/messages/search (contract section 3). Thin: chat/actions/search.py decides."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chat.actions.search import search_messages
+
+
+class MessageSearchView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("q", str, required=True), OpenApiParameter("conversation_id", str),
+                               OpenApiParameter("limit", int), OpenApiParameter("cursor", str)])
+    def get(self, request: Request) -> Response:
+        return Response(search_messages(request.user.id, request.query_params))
