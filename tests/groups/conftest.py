@@ -69,3 +69,10 @@ def roles(group: Group) -> dict[int, str]:
 def _fast_passwords(settings) -> None:
     """Users here are made by the dozen; hashing their passwords properly is not under test."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def call(client: Any, method: str, url: str, body: Any = None) -> Any:
+    """One REST call, with a JSON body when there is one."""
+    if body is None:
+        return getattr(client, method)(url)
+    return getattr(client, method)(url, body, format="json")

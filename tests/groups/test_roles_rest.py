@@ -4,7 +4,7 @@ non-members (404). A refused call changes nothing."""
 import pytest
 
 from tests.conftest import ALL_DBS
-from tests.groups.conftest import roles, snapshot, system_events
+from tests.groups.conftest import call, roles, snapshot, system_events
 
 pytestmark = ALL_DBS
 
@@ -84,8 +84,7 @@ def test_role_rule(cast, client_for, actor, method, path, body, status):
     before = snapshot(group.id)
     client = client_for(people[actor])
     url = f"/api/v1/groups/{group.id}{fill(path, people)}"
-    response = getattr(client, method)(url, fill(body, people), format="json") if body is not None \
-        else getattr(client, method)(url)
+    response = call(client, method, url, fill(body, people))
     assert response.status_code == status, response.content
     if status >= 400:
         assert response.json()["error"]["code"] == CODES[status]
