@@ -117,6 +117,9 @@ def test_api_schema_is_openapi_3_with_the_contract_paths():
     for path, methods in CONTRACT_PATHS.items():
         assert path in paths, path
         assert methods <= paths[path], (path, paths[path])
+    bearer = schema["components"]["securitySchemes"]["bearer"]
+    assert bearer["type"] == "http" and bearer["scheme"] == "bearer"
+    assert {"bearer": []} in schema["paths"]["/api/v1/me"]["get"]["security"]
     # the default answer is YAML, also without authentication
     assert Client().get("/api/schema").content.startswith(b"openapi: 3")
 
