@@ -158,6 +158,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_send(self, frame: dict) -> None:
         self._require(frame, "msg_id", "conversation_id", "msg_type", "content")
+        if frame["msg_id"] is None:  # REST may leave the id to the server; a socket send may not
+            raise ImError("invalid_msg_id", "msg_id must be one reserved by you.")
         started = time.perf_counter()
         result = await db(check_send_message)(self.user_id, frame["conversation_id"], frame["msg_type"],
                                               frame["content"], frame["msg_id"], exclude_channel=self.channel_name)

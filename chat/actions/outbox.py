@@ -8,9 +8,11 @@ from imsite.events import send_event
 from imsite.realtime.state import get_state
 
 
-def do_notify(frame: dict[str, Any], user_ids: list[int]) -> None:
+def do_notify(frame: dict[str, Any], user_ids: list[int], *, queue_all: bool = False) -> None:
+    """`queue_all`: queue the frame for online users too (pushed live and again on their next
+    connect), for idempotent frames that must not be missed by a device closing at this moment."""
     online = get_state().online_users(sorted(set(user_ids)))
-    offline = [uid for uid in set(user_ids) if uid not in online]
+    offline = [uid for uid in set(user_ids) if queue_all or uid not in online]
     Outbox.objects.bulk_create([Outbox(user_id=uid, frame=frame) for uid in offline])
     send_event(frame, online)
 

@@ -57,7 +57,8 @@ def check_recall(user_id: int, conversation_id: Any, raw_msg_id: Any) -> Message
 
 
 def do_recall(conversation: Conversation, message: Message, *, by: int) -> Message:
-    """Erase and tell every member's devices (queued for those offline). Idempotent."""
+    """Erase and tell every member's devices: live, and queued for everyone's next connect (a
+    device that is closing right now would miss the live frame; a repeat is harmless). Idempotent."""
     if message.recalled:
         return message
     alias = shard_alias(conversation.shard)
@@ -70,5 +71,5 @@ def do_recall(conversation: Conversation, message: Message, *, by: int) -> Messa
             last_message=message_dict(message), updated_at=timezone.now())
         Conversation.objects.filter(id=conversation.id).update(updated_at=timezone.now())
         do_notify({"type": "recalled", "msg_id": str(message.msg_id), "conversation_id": conversation.id, "by": by},
-                  member_ids(conversation.id))
+                  member_ids(conversation.id), queue_all=True)
     return message
