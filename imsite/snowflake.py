@@ -75,7 +75,9 @@ def generator() -> SnowflakeGenerator:
         elif not pinned and time.monotonic() - _leased_at > LEASE_SECONDS / 3:
             from imsite.realtime.state import get_state
 
-            get_state().renew_snowflake_node(_generator.node_id, LEASE_SECONDS)
+            if not get_state().renew_snowflake_node(_generator.node_id, LEASE_SECONDS):
+                # Idle past the lease and another process took the id: never share it, take another.
+                _generator = SnowflakeGenerator(_lease_node_id())
             _leased_at = time.monotonic()
         return _generator
 

@@ -60,8 +60,8 @@ class MemoryState:
     def lease_snowflake_node(self, ttl: float) -> int:
         return 0
 
-    def renew_snowflake_node(self, node_id: int, ttl: float) -> None:
-        return None
+    def renew_snowflake_node(self, node_id: int, ttl: float) -> bool:
+        return True
 
     # presence
     def add_device(self, user_id: int, channel: str, node: str) -> bool:
@@ -207,6 +207,21 @@ end
 return -1
 """
 
+# Renew a lease if it is still ours, or take it back if it expired and nobody took it meanwhile.
+_RENEW = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then redis.call('EXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not holder then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1 end
+return 0
+"""
+
+
+def _lease_holder() -> str:
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
 
 class RedisState:
     """The same operations on Redis, shared by every daphne node and Celery worker."""
@@ -219,6 +234,7 @@ class RedisState:
         self.r = redis.Redis(connection_pool=pool)
         self._bucket = self.r.register_script(_TOKEN_BUCKET)
         self._lease = self.r.register_script(_LEASE)
+        self._renew = self.r.register_script(_RENEW)
         self._claim = self.r.register_script(_CLAIM)
         self._reschedule = self.r.register_script(_RESCHEDULE)
 
@@ -249,16 +265,14 @@ class RedisState:
         return nodes
 
     def lease_snowflake_node(self, ttl: float) -> int:
-        import os
-        import socket
-
-        node = int(self._lease(keys=["im:snowflake:next"], args=[f"{socket.gethostname()}:{os.getpid()}", int(ttl)]))
+        node = int(self._lease(keys=["im:snowflake:next"], args=[_lease_holder(), int(ttl)]))
         if node < 0:
             raise RuntimeError("all 1024 snowflake node ids are leased")
         return node
 
-    def renew_snowflake_node(self, node_id: int, ttl: float) -> None:
-        self.r.expire(f"im:snowflake:lease:{node_id}", int(ttl))
+    def renew_snowflake_node(self, node_id: int, ttl: float) -> bool:
+        """False when another process holds the id now (this one was idle past the lease)."""
+        return bool(self._renew(keys=[f"im:snowflake:lease:{node_id}"], args=[_lease_holder(), int(ttl)]))
 
     # presence
     # Presence: one hash per user (channel -> node), and one set per node of "<user_id> <channel>"

@@ -3,6 +3,7 @@ id from Redis, and safe when the clock goes backwards."""
 
 import json
 import subprocess
+import time
 
 import pytest
 
@@ -43,6 +44,31 @@ def test_two_processes_lease_different_nodes_and_never_collide():
     # both leases are held in Redis
     for result in results:
         assert get_state().r.exists(f"im:snowflake:lease:{result['node']}")
+
+
+def test_a_lease_lost_while_idle_is_never_shared(monkeypatch, settings):
+    settings.IM_SNOWFLAKE_NODE_ID = ""
+    r = get_state().r
+    monkeypatch.setattr(snowflake, "_generator", None)  # this process's generator, restored afterwards
+    first = snowflake.generator().node_id
+    key = f"im:snowflake:lease:{first}"
+    holder = r.get(key)
+
+    def idle_past_renewal() -> None:
+        monkeypatch.setattr(snowflake, "_leased_at", time.monotonic() - snowflake.LEASE_SECONDS)
+
+    idle_past_renewal()
+    r.expire(key, 5)
+    assert snowflake.generator().node_id == first  # still ours: renewed
+    assert r.ttl(key) > snowflake.LEASE_SECONDS - 10
+    idle_past_renewal()
+    r.delete(key)  # expired, nobody took it: taken back
+    assert snowflake.generator().node_id == first and r.get(key) == holder
+    idle_past_renewal()
+    r.set(key, "another-host:1")  # expired and another process leased it meanwhile
+    second = snowflake.generator().node_id
+    assert second != first
+    assert r.get(key) == b"another-host:1" and r.get(f"im:snowflake:lease:{second}") == holder
 
 
 class FakeClock:
