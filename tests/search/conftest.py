@@ -1,0 +1,1 @@
+from tests.conversations.conftest import direct, send  # noqa: F401  (shared fixtures)
