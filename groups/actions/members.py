@@ -85,3 +85,15 @@ def do_remove_member(group: Group, target: Membership, actor_id: int) -> None:
         recipients = [*member_ids(group.conversation_id), target.user_id]
         message = announce(group, actor_id, event, recipients, user_id=target.user_id)
         Membership.objects.filter(id=target.id).update(left_seq=message.seq)
+
+
+def check_staff_remove(group_id: int, user_id: int, staff_id: int) -> None:
+    """Moderation from the admin site: a staff user (not a member) removes a member. The owner
+    cannot be removed (ownership must be transferred first); the same events follow."""
+    with transaction.atomic():
+        group = Group.objects.select_for_update(of=("self",)).select_related("conversation").get(id=group_id)
+        check_not_dissolved(group)
+        target = access_member(group, user_id)
+        if target.role == Role.OWNER:
+            raise ImError("conflict", "The owner cannot be removed; transfer ownership first.")
+        do_remove_member(group, target, staff_id)
