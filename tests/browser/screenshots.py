@@ -1,0 +1,73 @@
+"""Screenshots of the main screen for the README, at desktop (1280×800) and phone (390×844) size.
+Not part of the suite (the name does not match test_*.py); run it on purpose:
+
+    python -m pytest tests/browser/screenshots.py
+
+It sets up a lived-in account (friends, a group, text, an image and a location) through the same
+fixtures as the browser tests and writes docs/screenshots/*.png."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import expect
+
+from chat.actions.send import check_send_message
+from conversations.actions.direct import direct_id
+from groups.models import Group
+from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.test_features import people, png_bytes  # noqa: F401 (fixture)
+from tests.browser.ui import conversation_item, in_thread, login, messages, open_conversation, send_text
+from tests.conftest import ALL_DBS
+
+pytestmark = [ALL_DBS, pytest.mark.browser]
+OUT = Path(settings.BASE_DIR) / "docs" / "screenshots"
+
+
+def test_main_screen_screenshots(open_page, people, make_friends):  # noqa: F811
+    ann_user, ben_user, cat_user, dan_user = people("ann", "ben", "cat", "dan")
+    in_thread(make_friends, ben_user, cat_user)
+
+    def say(user, other, text: str) -> None:
+        in_thread(check_send_message, user.id, direct_id(user.id, other.id), "text", {"text": text})
+
+    say(dan_user, ann_user, "Are we still on for Friday?")
+    say(cat_user, ann_user, "Sent you the slides 📎")
+    say(cat_user, ann_user, "Let me know what you think!")
+    ann = open_page(DESKTOP)
+    login(ann, "ann_f")
+    ann.get_by_role("button", name="New group").first.click()
+    dialog = ann.get_by_role("dialog", name="New group")
+    dialog.get_by_label("Group name").fill("Weekend hike")
+    dialog.get_by_label("Ben").check()
+    dialog.get_by_label("Cat").check()
+    dialog.get_by_role("button", name="Create group").click()
+    send_text(ann, "Saturday 9:00 at the trailhead?")
+    group_cid = in_thread(lambda: Group.objects.get(name="Weekend hike").conversation_id)
+    in_thread(check_send_message, ben_user.id, group_cid, "text", {"text": "I'm in 🥾"})
+
+    open_conversation(ann, "Ben")
+    say(ben_user, ann_user, "Hey Ann! How was the trip?")
+    send_text(ann, "Amazing — the view from the top was unreal.")
+    ann.locator("input[type=file][accept^='image/']").set_input_files(
+        {"name": "view.png", "mimeType": "image/png", "buffer": png_bytes()})
+    expect(messages(ann).locator("img.msg-image")).to_have_count(1)
+    ann.get_by_role("button", name="Share location").click()
+    ann.get_by_label("Latitude").fill("46.5580")
+    ann.get_by_label("Longitude").fill("7.8353")
+    ann.get_by_label("Place name (optional)").fill("Schilthorn")
+    ann.get_by_role("button", name="Send location").click()
+    expect(messages(ann).locator(".msg-location")).to_have_count(1)
+    say(ben_user, ann_user, "Wow, jealous! Send more pictures 😄")
+    expect(messages(ann)).to_have_count(4)
+    expect(conversation_item(ann, "Cat").get_by_role("img", name="2 unread")).to_be_visible()
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    ann.screenshot(path=OUT / "main-desktop.png")
+    ann.set_viewport_size(PHONE)
+    ann.screenshot(path=OUT / "main-phone.png")
+    ann.get_by_role("button", name="Back to conversations").click()
+    expect(conversation_item(ann, "Cat")).to_be_visible()
+    ann.screenshot(path=OUT / "list-phone.png")
+    for name in ("main-desktop.png", "main-phone.png", "list-phone.png"):
+        assert (OUT / name).stat().st_size > 10_000
