@@ -346,18 +346,30 @@ class Link:
     async def read(self) -> None:
         try:
             async for raw in self.ws:
-                self.dispatch(orjson.loads(raw))
+                self.dispatch(raw)
         except ConnectionClosed:
             pass
-        except orjson.JSONDecodeError:
-            self.stats.errors["client:non_json_frame"] += 1
         finally:
             if not self.closing:
                 self.stats.errors[close_reason(self.ws)] += 1
             self.closed.set()
 
-    def dispatch(self, frame: Frame) -> None:
+    def dispatch(self, raw: str | bytes) -> None:
+        """Handle one frame; a frame this client cannot read is counted as `client:bad_<type>`."""
+        try:
+            frame = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            frame = None
+        if not isinstance(frame, dict):
+            self.stats.errors["client:non_object_frame"] += 1
+            return
         kind = frame.get("type")
+        try:
+            self.handle(kind, frame)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            self.stats.errors[f"client:bad_{kind}"] += 1
+
+    def handle(self, kind: str, frame: Frame) -> None:
         if kind == "hello":
             self.spawn(self.heartbeat(float(frame.get("heartbeat_interval") or DEFAULT_HEARTBEAT)))
         elif kind == "synced":
@@ -879,11 +891,19 @@ class IdleHold:
     async def open_one(self, url: str) -> None:
         try:
             ws = await open_socket(url)
+        except CLIENT_ERRORS as exc:
+            self.errors[type(exc).__name__] += 1
+            return
+        try:
             if self.product:
                 await self.wait_synced(ws)
         except CLIENT_ERRORS as exc:
             self.errors[type(exc).__name__] += 1
+            await ws.close()
             return
+        except asyncio.CancelledError:  # the accept deadline passed during this handshake
+            await ws.close()
+            raise
         self.sockets.append(ws)
 
     @staticmethod
@@ -947,11 +967,16 @@ async def idle_urls(args: argparse.Namespace) -> list[str]:
 async def run_idle(args: argparse.Namespace) -> dict[str, Any]:
     hold = IdleHold(product=args.target == "product")
     urls = await idle_urls(args)
-    started = now()
-    await gather_bounded((hold.open_one(url) for url in urls), IDLE_CONCURRENCY)
+    started, deadline_hit = now(), False
+    try:
+        async with asyncio.timeout(args.accept_timeout):
+            await gather_bounded((hold.open_one(url) for url in urls), IDLE_CONCURRENCY)
+    except TimeoutError:
+        deadline_hit = True
     seconds = now() - started
     ready = {
         "opened": len(hold.sockets),
+        "stopped_at_deadline": deadline_hit,
         "failed": dict(hold.errors),
         "seconds": round(seconds, 2),
         "accept_rate": round(len(hold.sockets) / seconds, 1) if seconds else 0.0,
@@ -988,6 +1013,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--target", choices=("product", "relay"), default="product", help="idle mode target")
     parser.add_argument("--idle-per-user", type=int, default=100, help="idle mode: sockets per product user")
     parser.add_argument("--hold", type=float, default=600.0, help="idle mode: seconds to hold at most")
+    parser.add_argument("--accept-timeout", type=float, default=120.0, help="idle mode: stop opening after this")
     parser.add_argument("--json", action="store_true", help="print BENCH lines for bench/run.py")
     args = parser.parse_args(argv)
     args.ws_b = args.ws_b or args.ws_a

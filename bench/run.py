@@ -37,6 +37,7 @@ LOGS = RESULTS / "logs"
 PY = sys.executable
 PG = "postgres://postgres@127.0.0.1:5432"
 PRIVATE_REDIS_PORT = 16379
+IDLE_ACCEPT_TIMEOUT = 180  # seconds; the idle case reports how many sockets were accepted by then
 IDLE_PER_USER = 500  # idle sockets share users: registering 10,000 users would take an hour of PBKDF2
 DATABASES = ("bench_main", "bench_shard0", "bench_shard1")
 NODES = {"A": 18001, "B": 18002}
@@ -345,14 +346,18 @@ class IdleHolder:
         raise BenchError(f"idle client ended without opening its sockets:\n{tail(self.log)}")
 
     def finish(self) -> dict[str, Any]:
+        """Close its stdin (it closes its sockets and reports), or kill it after 60 s."""
         assert self.popen.stdin is not None and self.popen.stdout is not None
+        self.timer.cancel()
+        killer = threading.Timer(60, signal_group, (self.popen.pid, signal.SIGKILL))
+        killer.start()
         self.popen.stdin.close()
         result: dict[str, Any] = {}
         for line in self.popen.stdout:
             if line.startswith("BENCH result "):
                 result = orjson.loads(line.removeprefix("BENCH result "))
         self.popen.wait()
-        self.timer.cancel()
+        killer.cancel()
         return result
 
 
@@ -551,6 +556,18 @@ def wait_ready(procs: Processes, name: str, port: int, timeout: float = 120.0) -
 
 
 def product_cases(procs: Processes, args: argparse.Namespace, load: Load, redis_target: RedisTarget) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    try:
+        run_product(procs, args, load, redis_target, outcomes)
+    except BenchError as exc:
+        outcomes.append(Outcome("product", "product", {"error": str(exc)}))
+    return outcomes
+
+
+def run_product(
+    procs: Processes, args: argparse.Namespace, load: Load, redis_target: RedisTarget, outcomes: list[Outcome]
+) -> None:
+    """Prepare and start the product, then run its cases, appending each outcome as it ends."""
     env = product_env(redis_target.url(5))
     say("product: fresh databases, migrations, two daphne nodes, celery worker and beat")
     fresh_databases(redis_target.url(5))
@@ -563,26 +580,14 @@ def product_cases(procs: Processes, args: argparse.Namespace, load: Load, redis_
         f"http://127.0.0.1:{NODES['A']}",
         f"{int(time.time()) % 100000:05d}",
     )
-    urls = target.args()
-    outcomes = [
-        run_client(
-            "product-closed",
-            "product, 2 nodes, closed loop",
-            loadclient("product", *urls, *load.args(False)),
-            server,
-            client_timeout(load, 600),
-        ),
-        run_client(
-            "product-open",
-            f"product, 2 nodes, open loop {load.rate:.0f}/s",
-            loadclient("product", *urls, *load.args(True)),
-            server,
-            client_timeout(load, 600),
-        ),
-    ]
+    for key, name, open_loop in (
+        ("product-closed", "product, 2 nodes, closed loop", False),
+        ("product-open", f"product, 2 nodes, open loop {load.rate:.0f}/s", True),
+    ):
+        argv = loadclient("product", *target.args(), *load.args(open_loop))
+        outcomes.append(run_client(key, name, argv, server, client_timeout(load, 600)))
     if args.idle:
         outcomes.append(idle_case(args, load, target, server))
-    return outcomes
 
 
 @dataclass(frozen=True)
@@ -612,6 +617,8 @@ def idle_case(args: argparse.Namespace, load: Load, target: Target, server: Serv
             str(args.idle),
             "--idle-per-user",
             str(IDLE_PER_USER),
+            "--accept-timeout",
+            str(IDLE_ACCEPT_TIMEOUT),
         ),
         timeout=client_timeout(load, 900) + 600,
     )
@@ -629,7 +636,9 @@ def idle_case(args: argparse.Namespace, load: Load, target: Target, server: Serv
     outcome.notes.append(
         f"idle sockets: {ready.get('opened')} of {args.idle} opened in {ready.get('seconds')} s "
         f"({ready.get('accept_rate')}/s), failed {ready.get('failed')}, "
-        f"dropped while held {final.get('dropped')}{' ' + ready['error'] if 'error' in ready else ''}"
+        f"dropped while held {final.get('dropped')}"
+        f"{f', stopped at the {IDLE_ACCEPT_TIMEOUT}s deadline' if ready.get('stopped_at_deadline') else ''}"
+        f"{' ' + ready['error'] if 'error' in ready else ''}"
     )
     return outcome
 
