@@ -834,7 +834,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--faults", default=",".join(FAULTS), help=f"comma-separated, in order, from {FAULTS}")
     parser.add_argument("--pairs", type=int, default=10, help="sender/receiver pairs")
-    parser.add_argument("--rate", type=float, default=3.0, help="messages per second per sender")
+    parser.add_argument("--rate", type=float, default=1.0, help="messages per second per sender")
     parser.add_argument("--steady", type=float, default=10.0, help="seconds of traffic before the first fault")
     parser.add_argument("--down", type=float, default=4.0, help="seconds a killed process stays down")
     parser.add_argument("--recovery", type=float, default=15.0, help="seconds of traffic after each fault")
