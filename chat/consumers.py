@@ -226,6 +226,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     await self._write_one(missing)
         await self._write_one(message)
         self.pushed[conversation_id] = seq
+        if own:  # seqs at or below the cursor are settled: keep the set small on long-lived sockets
+            self.own[conversation_id] = {s for s in own if s > seq}
 
     async def _write_one(self, message: dict[str, Any]) -> None:
         await self.send_frame({"type": "message", "message": message})

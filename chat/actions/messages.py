@@ -44,6 +44,12 @@ def _renderer(membership: Membership):
     return render
 
 
+def message_for(user_id: int, message: Message) -> dict[str, Any]:
+    """One message as this member sees it (with its current `status` for the sender of a direct
+    message: a repeated REST send answers with where the message is now, never an older status)."""
+    return _renderer(access_membership(user_id, message.conversation_id))(message)
+
+
 def visible_range(user_id: int, conversation_id: str, after_seq: int, before_seq: int) -> list[dict[str, Any]]:
     """Messages strictly between two seqs that the user may see, ascending."""
     membership = access_membership(user_id, conversation_id)

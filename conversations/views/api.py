@@ -7,10 +7,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chat.actions.messages import history_page
+from chat.actions.messages import history_page, message_for
 from chat.actions.receipts import do_mark_read
 from chat.actions.send import check_send_message
-from chat.representations import message_dict
 from conversations.actions import state
 from conversations.actions.access import access_membership
 from conversations.actions.direct import check_open_direct
@@ -67,8 +66,7 @@ class MessagesView(APIView):
         data = request.data
         result = check_send_message(request.user.id, conversation_id, data.get("msg_type"), data.get("content"),
                                     data.get("msg_id"))
-        status = "sent" if result.message.conversation_id.startswith("d_") else None
-        return Response(message_dict(result.message, status=status), status=201 if result.created else 200)
+        return Response(message_for(request.user.id, result.message), status=201 if result.created else 200)
 
 
 class ReadView(APIView):

@@ -7,7 +7,7 @@ import time
 from channels.db import database_sync_to_async as db
 
 from chat.actions.delivery import CLAIM_LEASE
-from chat.actions.messages import history_page
+from chat.actions.messages import do_reserve_ids, history_page
 from chat.actions.outbox import forget_frames, queued_frames
 from chat.actions.receipts import do_mark_delivered, do_mark_read
 from chat.actions.send import after_store, check_send_message, store_message
@@ -110,3 +110,17 @@ def test_queued_frames_stay_until_written(make_user):
     assert queued_frames(user.id) == queued  # a connect that died before writing them loses nothing
     forget_frames([frame_id for frame_id, _ in queued])
     assert queued_frames(user.id) == []
+
+
+def test_a_repeated_rest_send_answers_the_current_status(make_user, make_friends, client_for):
+    alice, bob = make_user(), make_user()
+    make_friends(alice, bob)
+    cid = check_open_direct(alice, bob.id)[0].conversation_id
+    [msg_id] = do_reserve_ids(alice.id, 1)
+    api = client_for(alice)
+    body = {"msg_type": "text", "content": {"text": "hi"}, "msg_id": msg_id}
+    first = api.post(f"/api/v1/conversations/{cid}/messages", body, format="json")
+    assert first.status_code == 201 and first.json()["status"] == "sent"
+    do_mark_read(bob.id, cid, 1)
+    again = api.post(f"/api/v1/conversations/{cid}/messages", body, format="json")
+    assert again.status_code == 200 and again.json() == dict(first.json(), status="read")
