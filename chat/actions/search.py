@@ -9,7 +9,8 @@ from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import connections, models
-from django.db.models import Func, Q
+from django.db.models import BooleanField, Func, Q
+from django.db.models.expressions import RawSQL
 
 from chat.actions.content import TEXT_MAX
 from chat.models import Message
@@ -39,30 +40,33 @@ def query_grams(needle: str) -> list[str]:
     return sorted(p for p in pairs if not p.isascii())
 
 
-def _scopes(user_id: int, conversation_id: Any) -> dict[int, Q]:
-    """Per shard, the condition for the messages the user may see."""
+def _scopes(user_id: int, conversation_id: Any) -> dict[int, tuple[list[str], Q]]:
+    """Per shard: the conversations seen whole, and the condition for those seen in part (a join,
+    clear or leave point)."""
     memberships = Membership.objects.filter(user_id=user_id, active=True)
     if conversation_id:
         memberships = memberships.filter(id=access_membership(user_id, conversation_id).id)
-    whole: dict[int, list[str]] = {}
-    ranges: dict[int, Q] = {}
+    scopes: dict[int, tuple[list[str], Q]] = {}
     for cid, shard, join_seq, clear_seq, left_seq in memberships.values_list(
             "conversation_id", "conversation__shard", "join_seq", "clear_seq", "left_seq"):
+        whole, partial = scopes[shard] if shard in scopes else scopes.setdefault(shard, ([], Q()))
         floor = max(join_seq, clear_seq)
         if floor == 0 and left_seq is None:
-            whole.setdefault(shard, []).append(cid)
+            whole.append(cid)
             continue
         part = Q(conversation_id=cid, seq__gt=floor)
         if left_seq is not None:
             part &= Q(seq__lte=left_seq)
-        ranges[shard] = ranges.get(shard, Q()) | part
-    scopes = {}
-    for shard in whole.keys() | ranges.keys():
-        scope = ranges.get(shard, Q())
-        if shard in whole:
-            scope |= Q(conversation_id__in=whole[shard])
-        scopes[shard] = scope
+        scopes[shard] = (whole, partial | part)
     return scopes
+
+
+def _among(ids: list[str], vendor: str) -> Q:
+    """conversation_id among ids. On PostgreSQL one array value (= ANY, hashed by the executor):
+    thousands of IN placeholders cost more to build and parse than the query costs to run."""
+    if vendor == "postgresql":
+        return Q(RawSQL('"chat_message"."conversation_id" = ANY(%s)', (ids,), output_field=BooleanField()))
+    return Q(conversation_id__in=ids)
 
 
 def _after(raw: Any) -> Q | None:
@@ -101,10 +105,12 @@ def search_messages(user_id: int, params: Any) -> dict[str, Any]:
         return {"results": [], "next": None}
     grams = query_grams(needle)
     rows: list[Message] = []
-    for shard, scope in sorted(scopes.items()):
+    for shard, (whole, partial) in sorted(scopes.items()):
         alias = shard_alias(shard)
+        vendor = connections[alias].vendor
+        scope = partial | _among(whole, vendor) if whole else partial
         queryset = Message.objects.using(alias).filter(scope, recalled=False, search_text__contains=needle)
-        if grams and connections[alias].vendor == "postgresql":
+        if grams and vendor == "postgresql":
             queryset = queryset.alias(grams=SearchGrams("search_text")).filter(grams__contains=grams)
         if after is not None:
             queryset = queryset.filter(after)

@@ -1,4 +1,4 @@
-"""Index for searching CJK (and other non-ASCII) text on PostgreSQL shards (docs/search.md).
+"""Indexes for searching CJK (and other non-ASCII) text on PostgreSQL shards (docs/search.md).
 
 pg_trgm (0002) cannot serve LIKE '%天气%': a pattern of two characters has no trigram, and most
 Chinese words are two characters. This GIN index holds, per message, every non-ASCII character
@@ -33,8 +33,11 @@ FORWARD = [
     FUNCTION,
     # Search: im_search_grams(search_text) @> ARRAY[pairs of the query] (then LIKE rechecks).
     "CREATE INDEX IF NOT EXISTS message_search_grams ON chat_message USING gin (im_search_grams(search_text))",
+    # Search for a common term: walk the newest messages first (ORDER BY created_at DESC, msg_id
+    # DESC LIMIT n) and filter, instead of collecting every match from a GIN index and sorting.
+    "CREATE INDEX IF NOT EXISTS message_created_idx ON chat_message (created_at, msg_id)",
 ]
-BACKWARD = ["DROP INDEX IF EXISTS message_search_grams", "DROP FUNCTION IF EXISTS im_search_grams(text)"]
+BACKWARD = ["DROP INDEX IF EXISTS message_created_idx", "DROP INDEX IF EXISTS message_search_grams", "DROP FUNCTION IF EXISTS im_search_grams(text)"]
 
 
 def forwards(apps, schema_editor):

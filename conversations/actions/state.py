@@ -39,18 +39,23 @@ def _position(raw: Any) -> tuple[bool, datetime, str]:
 
 def conversation_list(user_id: int, params: Any) -> dict[str, Any]:
     """Pinned first, then by last activity, newest first; hidden and deleted left out. Keyset
-    paging in SQL on (pinned, activity, id), the page and all its row data in one query: the
-    user's memberships are joined to their conversations and only the top `limit` rows of the
-    sort are rendered (membership_list_idx finds the user's rows)."""
+    paging in SQL on (pinned, activity, id), in one query: an inner select sorts only narrow
+    rows (the user's memberships, found by membership_list_idx, with their conversation's
+    activity) and keeps the page's ids; the outer one fetches everything a row shows for those
+    ids alone, so the cost of wide rows does not grow with the number of conversations."""
     limit = page_limit(params)
-    queryset = (Membership.objects.filter(user_id=user_id, active=True, hidden=False, deleted=False)
-                .annotate(activity=Coalesce("conversation__last_message_at", "conversation__created_at")))
+    activity = Coalesce("conversation__last_message_at", "conversation__created_at")
+    ordering = ("-pinned", "-activity", "-conversation_id")
+    candidates = Membership.objects.filter(user_id=user_id, active=True, hidden=False, deleted=False
+                                           ).annotate(activity=activity)
     position = decode_cursor(params)
     if position is not None:
-        pinned, activity, cid = _position(position)
-        after = Q(pinned=pinned, activity__lt=activity) | Q(pinned=pinned, activity=activity, conversation_id__lt=cid)
-        queryset = queryset.filter(after | Q(pinned=False) if pinned else after)
-    rows = list(with_list_data(queryset).order_by("-pinned", "-activity", "-conversation_id")[: limit + 1])
+        pinned, at, cid = _position(position)
+        after = Q(pinned=pinned, activity__lt=at) | Q(pinned=pinned, activity=at, conversation_id__lt=cid)
+        candidates = candidates.filter(after | Q(pinned=False) if pinned else after)
+    page_ids = candidates.order_by(*ordering).values("id")[: limit + 1]
+    rows = list(with_list_data(Membership.objects.filter(id__in=page_ids)).annotate(activity=activity)
+                .order_by(*ordering))
     more = len(rows) > limit
     rows = rows[:limit]
     nxt = None
