@@ -111,6 +111,9 @@ export class CallManager {
       case 'hangup':
         if (same) this.teardown('Call ended');
         return;
+      case 'timeout': // server-made: nobody answered within the ring timeout (docs/calls.md)
+        if (same) this.teardown('Missed call');
+        return;
       case 'offer':
         if (same && call.role === 'callee') await this.onOffer(call, f.payload);
         return;
