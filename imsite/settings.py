@@ -178,6 +178,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+if env_bool("IM_TEST_FAST_PASSWORDS", False):
+    # Test runs only (bin/test sets it, for the test process and the servers it starts): hashing
+    # every test user's password with PBKDF2 would dominate the suite's time.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("IM_ACCESS_TOKEN_SECONDS", 36000),
     "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("IM_REFRESH_TOKEN_SECONDS", 30 * 86400),

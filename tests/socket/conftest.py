@@ -1,22 +1,12 @@
-"""Socket-test fixtures: this test process counts as a live connection node, and helpers to read
-how a socket was closed."""
+"""Socket-test helpers: how a socket was closed, whether it is still open, a session cookie."""
 
 import asyncio
 
-import pytest
 from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
-from imsite.realtime import node
 from tests.conftest import PASSWORD
-
-
-@pytest.fixture(autouse=True)
-def live_node(_clean_realtime_state) -> None:
-    """Register this process in the node registry right after the state was flushed, as daphne's
-    heartbeat does at start-up: presence only counts devices on live nodes."""
-    node.register_now()
 
 
 async def close_code(socket, timeout: float = 3) -> int:
