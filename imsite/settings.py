@@ -165,8 +165,6 @@ IM_DIRECT_REQUIRES_FRIENDSHIP = env_bool("IM_DIRECT_REQUIRES_FRIENDSHIP", True)
 # Snowflake node id (0-1023). Empty: leased from Redis at start-up (see imsite/snowflake.py).
 IM_SNOWFLAKE_NODE_ID = env_str("IM_SNOWFLAKE_NODE_ID")
 IM_CALL_RING_TIMEOUT = env_float("IM_CALL_RING_TIMEOUT", 60)
-# Groups with more members than this update members' rows in a Celery task (docs/architecture.md).
-IM_FANOUT_INLINE_MAX = env_int("IM_FANOUT_INLINE_MAX", 100)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = IM_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
