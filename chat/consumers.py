@@ -18,6 +18,7 @@ from chat.actions.send import check_send_message
 from imsite import metrics
 from imsite.errors import ImError
 from imsite.events import dispatch, token_group, user_group
+from imsite.nul import contains_nul
 from imsite.realtime import node
 from imsite.realtime.auth import SocketAuth
 from imsite.realtime.state import get_state
@@ -127,6 +128,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.send_error("invalid_frame", "A frame must be a JSON object with a type.")
+            return
+        if contains_nul(frame):
+            await self.send_error("invalid_frame", "Text must not contain NUL characters.")
             return
         kind = frame["type"]
         handler = self.HANDLERS.get(kind)

@@ -6,10 +6,14 @@ from typing import Any
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
+from imsite.nul import contains_nul
+
 
 class JSONObjectParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
         data = super().parse(stream, media_type, parser_context)
         if not isinstance(data, dict):
             raise ParseError("The JSON body must be an object.")
+        if contains_nul(data):
+            raise ParseError("Text must not contain NUL characters.")
         return data
