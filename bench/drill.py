@@ -760,7 +760,11 @@ class Drill:
                     result.notes.append(f"pair {pair.index} k={msg.k} msg_id={msg.msg_id}: acked, not in history")
                 elif not pair.reached(msg):
                     result.lost += 1
-                    result.notes.append(f"pair {pair.index} k={msg.k} msg_id={msg.msg_id}: acked, never on the device")
+                    result.notes.append(
+                        f"pair {pair.index} k={msg.k} msg_id={msg.msg_id} seq={msg.ack_seq}: acked, not on the device "
+                        f"(it holds seqs up to {pair.floor} without a gap, {len(pair.seqs)} in all, "
+                        f"socket {'up' if pair.receiver.up else 'down'} on {pair.receiver.http})"
+                    )
                 elif seq_of[msg.msg_id] != msg.ack_seq:
                     result.notes.append(
                         f"pair {pair.index} k={msg.k}: ack seq {msg.ack_seq}, history {seq_of[msg.msg_id]}"
