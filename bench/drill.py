@@ -879,7 +879,7 @@ def main(argv: list[str] | None = None) -> int:
             for note in r.notes[:20]:
                 print(f"  {r.fault}: {note}", flush=True)
         print(f"client counters: {dict(sorted(drill.counts.items()))}", flush=True)
-        print(f"socket closes seen by clients: {dict(drill.stats.errors)}", flush=True)
+        print(f"socket closes and error frames seen by clients: {dict(drill.stats.errors)}", flush=True)
         if args.json:
             args.json.write_text(
                 orjson.dumps({"ok": ok, "phases": [asdict(r) for r in phases], "counts": dict(drill.counts)}).decode()
