@@ -19,6 +19,10 @@ SEQ_BITS = 12
 MAX_NODE = (1 << NODE_BITS) - 1
 MAX_SEQ = (1 << SEQ_BITS) - 1
 LEASE_SECONDS = 600
+# Checked this often while ids are made: after a Redis restart (leases gone, the counter back at
+# 0) a new process may lease an id in use here; the check takes the key back, or moves this
+# process to another id, within seconds.
+RENEW_SECONDS = 5
 
 
 class SnowflakeGenerator:
@@ -72,7 +76,7 @@ def generator() -> SnowflakeGenerator:
         if _generator is None or _generator_pid != pid:
             node = int(pinned) if pinned else _lease_node_id()
             _generator, _generator_pid, _leased_at = SnowflakeGenerator(node), pid, time.monotonic()
-        elif not pinned and time.monotonic() - _leased_at > LEASE_SECONDS / 3:
+        elif not pinned and time.monotonic() - _leased_at > RENEW_SECONDS:
             from imsite.realtime.state import get_state
 
             if not get_state().renew_snowflake_node(_generator.node_id, LEASE_SECONDS):
