@@ -30,7 +30,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import orjson
@@ -50,6 +50,7 @@ LIMITS = {"pairs": 1000, "window": 1000, "duration": 600.0, "rate": 100_000.0, "
 LATENCIES = ("ack", "recv", "receipt")
 
 Frame = dict[str, Any]
+Item = TypeVar("Item")
 
 
 def now() -> float:
@@ -705,14 +706,15 @@ class Phases:
     window_done: Callable[[], Awaitable[None]]
 
 
-async def gather_bounded(coros: Iterable[Awaitable[None]], limit: int) -> None:
+async def gather_bounded(action: Callable[[Item], Awaitable[None]], items: Iterable[Item], limit: int) -> None:
+    """action(item) for every item, at most `limit` at a time (coroutines are made only when started)."""
     gate = asyncio.Semaphore(limit)
 
-    async def one(coro: Awaitable[None]) -> None:
+    async def one(item: Item) -> None:
         async with gate:
-            await coro
+            await action(item)
 
-    await asyncio.gather(*(one(c) for c in coros))
+    await asyncio.gather(*(one(item) for item in items))
 
 
 def make_pair(cfg: LoadConfig, spec: PairSpec, stats: Stats) -> Pair:
@@ -725,7 +727,7 @@ async def run_load(cfg: LoadConfig, specs: list[PairSpec], phases: Phases) -> di
     stats = Stats()
     pairs = [make_pair(cfg, spec, stats) for spec in specs]
     try:
-        await gather_bounded((p.connect() for p in pairs), CONNECT_CONCURRENCY)
+        await gather_bounded(lambda pair: pair.connect(), pairs, CONNECT_CONCURRENCY)
         await phases.ready()
         cpu0, start = time.process_time(), now()
         stats.window_end = start + cfg.duration
@@ -905,6 +907,7 @@ class IdleHold:
             await ws.close()
             raise
         self.sockets.append(ws)
+        self.tasks.append(asyncio.ensure_future(self.keep(ws, DEFAULT_HEARTBEAT)))  # heartbeat from the start
 
     @staticmethod
     async def wait_synced(ws: ClientConnection) -> None:
@@ -938,7 +941,7 @@ class IdleHold:
 
     async def close(self) -> None:
         self.stopping = True
-        await gather_bounded((ws.close() for ws in self.sockets), IDLE_CONCURRENCY)
+        await gather_bounded(lambda ws: ws.close(), self.sockets, IDLE_CONCURRENCY)
         for task in self.tasks:
             task.cancel()
 
@@ -970,7 +973,7 @@ async def run_idle(args: argparse.Namespace) -> dict[str, Any]:
     started, deadline_hit = now(), False
     try:
         async with asyncio.timeout(args.accept_timeout):
-            await gather_bounded((hold.open_one(url) for url in urls), IDLE_CONCURRENCY)
+            await gather_bounded(hold.open_one, urls, IDLE_CONCURRENCY)
     except TimeoutError:
         deadline_hit = True
     seconds = now() - started
@@ -983,7 +986,6 @@ async def run_idle(args: argparse.Namespace) -> dict[str, Any]:
     }
     emit("idle-ready " + orjson.dumps(ready).decode())
     log(f"idle: {ready}")
-    hold.tasks = [asyncio.ensure_future(hold.keep(ws, DEFAULT_HEARTBEAT)) for ws in hold.sockets]
     try:
         await asyncio.wait_for(stdin_closed().wait(), args.hold)
     except TimeoutError:
