@@ -296,7 +296,8 @@ class RedisState:
             pipe.srem(f"im:nodech:{node.decode()}", f"{user_id} {channel}")
         pipe.hgetall(key)
         after = pipe.execute()[-1]
-        live = self._live_node_names()
+        # The node removing its own device is alive, registered yet or not (e.g. just after a flush).
+        live = self._live_node_names() | ({node.decode()} if node is not None else set())
         return not any(n.decode() in live for n in after.values())
 
     def user_devices(self, user_id: int) -> dict[str, str]:
