@@ -12,14 +12,27 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from chat.consumers import ChatConsumer  # noqa: E402
+from imsite import events  # noqa: E402
 from imsite.realtime import node  # noqa: E402
 from imsite.realtime.auth import SocketAuthMiddleware  # noqa: E402
 from imsite.tracing import setup_tracing  # noqa: E402
 
 setup_tracing("im-daphne")
 
-application = ProtocolTypeRouter({
+
+class BindEventLoop:
+    """Publishes this process's real-time events from the server's loop (imsite/events.py)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        events.bind_loop()
+        return await self.app(scope, receive, send)
+
+
+application = BindEventLoop(ProtocolTypeRouter({
     "http": django_asgi,  # static files: WhiteNoise middleware (settings)
     "websocket": AuthMiddlewareStack(SocketAuthMiddleware(URLRouter([path("ws", ChatConsumer.as_asgi())]))),
-})
+}))
 node.start_heartbeat()

@@ -4,9 +4,15 @@
 surrounding transaction commits (on the database given by `using`), so no socket ever hears of a
 change that was rolled back. Every device of every named user gets the frame through the user's
 channel-layer group. Tests observe dispatches with `capture_events()`.
+
+Inside an ASGI server, dispatches from worker threads (actions run there) do not block on the
+event loop: they are queued, in order, to one task on the loop that publishes them (`bind_loop`).
+Elsewhere (Celery workers, commands) a dispatch publishes before it returns.
 """
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -16,7 +22,30 @@ from django.db import transaction
 
 Frame = dict[str, Any]
 Listener = Callable[[Frame, list[int]], None]
+Outgoing = tuple[Frame, list[int], str | None]
 _listeners: list[Listener] = []
+log = logging.getLogger(__name__)
+_loop: asyncio.AbstractEventLoop | None = None
+_queue: asyncio.Queue[Outgoing] | None = None
+
+
+def bind_loop() -> None:
+    """Make the running loop the publisher of this process's dispatches (ASGI entry calls it)."""
+    global _loop, _queue
+    loop = asyncio.get_running_loop()
+    if _loop is not loop:
+        queue: asyncio.Queue[Outgoing] = asyncio.Queue()
+        loop.create_task(_publish_forever(queue))
+        _loop, _queue = loop, queue
+
+
+async def _publish_forever(queue: asyncio.Queue[Outgoing]) -> None:
+    while True:
+        frame, user_ids, exclude = await queue.get()
+        try:
+            await push_frame(frame, user_ids, exclude)
+        except Exception:  # the channel layer failed: delivery falls back on retries and offline push
+            log.exception("event publish failed", extra={"frame_type": frame.get("type")})
 
 
 def user_group(user_id: int) -> str:
@@ -38,6 +67,18 @@ def dispatch(frame: Frame, user_ids: list[int], exclude_channel: str | None = No
     """Push now (callers outside a transaction, or on_commit above)."""
     for listener in list(_listeners):
         listener(frame, user_ids)
+    loop, queue = _loop, _queue
+    if loop is not None and queue is not None and loop.is_running():
+        item = (frame, user_ids, exclude_channel)
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            queue.put_nowait(item)
+        else:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        return
     async_to_sync(push_frame)(frame, user_ids, exclude_channel)
 
 
