@@ -59,20 +59,14 @@ def do_register(username: str, password: str, display_name: str) -> User:
 
 def do_update_profile(user: User, display_name: object = None, avatar_attachment_id: object = None,
                       set_avatar: bool = False) -> User:
-    from chat.actions.attachments import access_own_image
+    from chat.actions.attachments import check_avatar_image
 
     fields = []
     if display_name is not None:
         user.display_name = check_display_name(display_name)
         fields.append("display_name")
     if set_avatar:
-        if avatar_attachment_id is None:
-            user.avatar = None
-        else:
-            attachment = access_own_image(user, avatar_attachment_id, field="avatar_attachment_id")
-            attachment.is_avatar = True
-            attachment.save(update_fields=["is_avatar"])
-            user.avatar = attachment
+        user.avatar = check_avatar_image(user.id, avatar_attachment_id, field="avatar_attachment_id")
         fields.append("avatar")
     if fields:
         user.save(update_fields=fields)

@@ -128,11 +128,17 @@ def thumbnail_type(attachment: Attachment) -> str:
     return THUMBNAIL_TYPES[attachment.thumbnail.name.rsplit(".", 1)[-1]]
 
 
-def access_own_image(user: User, raw_id: Any, *, field: str = "attachment_id") -> Attachment:
-    """An image the user uploaded (for an avatar), or `invalid` on `field`."""
+def check_avatar_image(user_id: int, raw_id: Any, *, field: str) -> Attachment | None:
+    """An image the user uploaded, made an avatar (readable by every signed-in user), or None to
+    clear the avatar; `invalid` on `field` otherwise. Users and groups share this rule."""
+    if raw_id is None:
+        return None
     attachment_id = parse_id(raw_id)
-    attachment = attachment_id and Attachment.objects.filter(id=attachment_id, uploader_id=user.id,
+    attachment = attachment_id and Attachment.objects.filter(id=attachment_id, uploader_id=user_id,
                                                              kind=Attachment.Kind.IMAGE).first()
     if attachment is None:
         raise invalid({field: ["Must be an image you uploaded."]})
+    if not attachment.is_avatar:
+        Attachment.objects.filter(id=attachment.id).update(is_avatar=True)
+        attachment.is_avatar = True
     return attachment

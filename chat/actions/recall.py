@@ -36,11 +36,13 @@ def _may_recall(membership: Membership, message: Message, *, moderator: bool) ->
         return
     if message.type == Message.Type.SYSTEM:
         raise ImError("forbidden", "System messages cannot be recalled.")
+    if membership.conversation.kind == Conversation.Kind.GROUP and membership.role == "owner":
+        return  # the owner recalls anyone's message, their own included, at any time
     if membership.conversation.kind == Conversation.Kind.GROUP and message.sender_id != membership.user_id:
         sender = Membership.objects.filter(conversation_id=message.conversation_id, user_id=message.sender_id).first()
         sender_rank = ROLE_RANK[sender.role] if sender and sender.active else ROLE_RANK["member"]
         mine = ROLE_RANK[membership.role]
-        if membership.role == "owner" or (membership.role == "admin" and sender_rank < mine):
+        if membership.role == "admin" and sender_rank < mine:
             return
         raise ImError("forbidden", "You may not recall this message.")
     if message.sender_id != membership.user_id:

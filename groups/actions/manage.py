@@ -12,8 +12,8 @@ from django.db import transaction
 
 from accounts.models import Block, User
 from accounts.representations import avatar_url
+from chat.actions.attachments import check_avatar_image
 from chat.actions.send import do_send_system_message
-from chat.models import Attachment
 from conversations.actions.access import member_ids
 from conversations.models import Conversation, Membership
 from groups.actions.access import (
@@ -81,18 +81,6 @@ def check_create_group(creator: User, raw_name: Any, raw_member_ids: Any) -> Gro
     return group
 
 
-def _own_image(actor_id: int, raw: Any) -> Attachment | None:
-    """An image the actor uploaded, or None to clear the avatar."""
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, int):
-        raise invalid({"avatar_attachment_id": ["Must be an attachment id (an integer) or null."]})
-    attachment = Attachment.objects.filter(id=raw, uploader_id=actor_id, kind=Attachment.Kind.IMAGE).first()
-    if attachment is None:
-        raise invalid({"avatar_attachment_id": ["Must be an image you uploaded."]})
-    return attachment
-
-
 def check_update_group(user_id: int, raw_group_id: Any, data: Any) -> Group:
     """PATCH: name, announcement, avatar; owner or admin. Only changed values are announced."""
     if not isinstance(data, dict):
@@ -115,11 +103,8 @@ def check_update_group(user_id: int, raw_group_id: Any, data: Any) -> Group:
             if text.strip() != group.announcement:
                 group.announcement = changed["announcement"] = text.strip()
         if "avatar_attachment_id" in data:
-            image = _own_image(user_id, data["avatar_attachment_id"])
+            image = check_avatar_image(user_id, data["avatar_attachment_id"], field="avatar_attachment_id")
             if (image.id if image else None) != group.avatar_id:
-                if image is not None and not image.is_avatar:
-                    # Avatars answer every signed-in user (contract section 3, attachments).
-                    Attachment.objects.filter(id=image.id).update(is_avatar=True)
                 group.avatar = image
                 changed["avatar_url"] = avatar_url(image.id if image else None)
         if changed:

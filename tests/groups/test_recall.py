@@ -39,6 +39,7 @@ def stored(people, message) -> Message:
     ("admin", "member", True),     # an admin: members' messages, any time
     ("owner", "admin", True),      # the owner: anyone's, any time
     ("owner", "member", True),
+    ("owner", "owner", True),      # "anyone's" includes the owner's own, past the window
 ])
 def test_allowed(cast, recaller, author, old):
     people = cast()
