@@ -25,7 +25,14 @@ from imsite.realtime.state import get_state
 
 MAX_FRAME_BYTES = 64 * 1024
 log = logging.getLogger(__name__)
-db = database_sync_to_async
+
+
+def db(func):
+    """Run an action on the thread pool: frames of different sockets are worked on at once (each
+    worker thread keeps its own database connections), while one socket's frames still run one
+    after another, since the consumer awaits each. Channels' default (one thread per process for
+    every socket) made a node's database work strictly serial."""
+    return database_sync_to_async(func, thread_sensitive=False)
 
 
 class ChatConsumer(AsyncWebsocketConsumer):

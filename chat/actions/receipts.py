@@ -38,7 +38,9 @@ def _advance(membership: Membership, acked: set[int]) -> tuple[int, list[int]]:
     cursor = max(membership.delivered_seq, membership.visible_floor())
     pending = set(membership.delivered_extra) | acked
     top = max(pending, default=cursor)
-    if top > cursor:
+    if top > cursor and pending.issuperset(range(cursor + 1, top + 1)):
+        cursor = top  # the usual case, acks in order: no need to ask which seqs are others'
+    elif top > cursor:
         alias = shard_alias(membership.conversation.shard)
         others = set(Message.objects.using(alias).filter(
             conversation_id=membership.conversation_id, seq__gt=cursor, seq__lte=top)
@@ -52,20 +54,18 @@ def _advance(membership: Membership, acked: set[int]) -> tuple[int, list[int]]:
 def do_mark_delivered(user_id: int, conversation_id: Any, raw_ids: Any, channel: str | None = None) -> list[str]:
     """A device says these messages reached it. Returns the ids newly known as delivered."""
     ids = _parse_ids(raw_ids)
-    membership = access_membership(user_id, conversation_id)
     if channel:
+        # Only this device's own pending entries for these ids can go: harmless before the check.
         get_state().pending_ack(channel, ids)
-    alias = shard_alias(membership.conversation.shard)
-    found = list(Message.objects.using(alias).filter(conversation_id=membership.conversation_id, msg_id__in=ids)
-                 .values_list("msg_id", "seq", "created_at", "sender_id"))
-    if not found:
-        raise not_found("No such message in this conversation.")
-    # The user's own messages need no acknowledgement (their other devices may send one anyway).
-    rows = [(mid, seq, at) for mid, seq, at, sender in found if sender != user_id]
-    if not rows:
-        return []
     with transaction.atomic():
         membership = access_membership(user_id, conversation_id, lock=True)
+        alias = shard_alias(membership.conversation.shard)
+        found = list(Message.objects.using(alias).filter(conversation_id=membership.conversation_id, msg_id__in=ids)
+                     .values_list("msg_id", "seq", "created_at", "sender_id"))
+        if not found:
+            raise not_found("No such message in this conversation.")
+        # The user's own messages need no acknowledgement (their other devices may send one anyway).
+        rows = [(mid, seq, at) for mid, seq, at, sender in found if sender != user_id]
         known = set(membership.delivered_extra)
         fresh = [(mid, seq, at) for mid, seq, at in rows if seq > membership.delivered_seq and seq not in known]
         if not fresh:

@@ -14,14 +14,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Q
+from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from django.utils import timezone
 
 from chat.actions.content import check_content
 from chat.models import AttachmentUse, Message
 from chat.representations import message_dict
 from conversations.actions.access import access_membership, member_ids
-from conversations.actions.direct import check_direct_allowed, peer_of
+from conversations.actions.direct import check_direct_allowed, direct_checks, direct_members
 from conversations.models import Conversation, Membership
 from imsite import metrics, snowflake
 from imsite.errors import ImError
@@ -86,21 +86,27 @@ def after_store(conversation: Conversation, message: Message, *, exclude_channel
     """Move the main database's mirrors forward and push the message (idempotent)."""
     now = timezone.now()
     snapshot = message_dict(message)
+    sender, seq = message.sender_id, message.seq
     with transaction.atomic():
-        Conversation.objects.filter(id=conversation.id, last_seq__lt=message.seq).update(
-            last_seq=message.seq, last_message=snapshot, last_message_at=message.created_at, updated_at=now)
-        # A hidden or deleted conversation comes back into its members' lists on a new message.
+        Conversation.objects.filter(id=conversation.id, last_seq__lt=seq).update(
+            last_seq=seq, last_message=snapshot, last_message_at=message.created_at, updated_at=now)
+        # One statement for the members' rows: a hidden or deleted conversation comes back into
+        # their lists, and the sender's read cursor moves to their message (sending reads
+        # everything before it, so past a read cursor are only others' messages).
+        mine = Q(user_id=sender, read_seq__lt=seq)
         Membership.objects.filter(conversation_id=conversation.id, active=True).filter(
-            Q(hidden=True) | Q(deleted=True)).update(hidden=False, deleted=False, updated_at=now)
-        # Sending reads everything before it: past the read cursor are only others' messages.
-        Membership.objects.filter(conversation_id=conversation.id, user_id=message.sender_id,
-                                  read_seq__lt=message.seq).update(read_seq=message.seq, updated_at=now)
-        recipients = member_ids(conversation.id)
-        others = [uid for uid in recipients if uid != message.sender_id]
+            Q(hidden=True) | Q(deleted=True) | mine).update(
+            hidden=False, deleted=False, updated_at=now,
+            read_seq=Case(When(mine, then=Value(seq)), default=F("read_seq"), output_field=BigIntegerField()))
+        if conversation.kind == Conversation.Kind.DIRECT:
+            recipients = direct_members(conversation.id)
+        else:
+            recipients = member_ids(conversation.id)
+        others = [uid for uid in recipients if uid != sender]
         send_event({"type": "message", "message": snapshot}, others)
-        if message.sender_id in recipients:
+        if sender in recipients:
             own = dict(snapshot, status="sent") if conversation.kind == "direct" else snapshot
-            send_event({"type": "message", "message": own}, [message.sender_id], exclude_channel=exclude_channel)
+            send_event({"type": "message", "message": own}, [sender], exclude_channel=exclude_channel)
 
 
 def _existing(conversation: Conversation, msg_id: int) -> Message | None:
@@ -110,25 +116,26 @@ def _existing(conversation: Conversation, msg_id: int) -> Message | None:
 def check_send_message(user_id: int, conversation_id: Any, msg_type: Any, content: Any, raw_msg_id: Any = None,
                        *, exclude_channel: str | None = None) -> SendResult:
     """Validate, store, push. The same `msg_id` again stores nothing and returns the stored message."""
-    membership = access_membership(user_id, conversation_id)
+    membership = access_membership(user_id, conversation_id, related=("conversation__group",), **direct_checks())
     conversation = membership.conversation
     state = get_state()
     msg_id = None
     if raw_msg_id is not None:
         msg_id = parse_msg_id(raw_msg_id)
-        existing = _existing(conversation, msg_id)
-        if existing is not None:
-            if existing.sender_id != user_id or existing.conversation_id != conversation.id:
-                raise ImError("invalid_msg_id", "This msg_id is already used.")
+        # A reserved id is new (it is released once stored). Otherwise it is a resend of a
+        # stored message, answered with the same ack (and pushed again), or not this user's id.
+        if not state.is_reserved(user_id, msg_id):
+            existing = _existing(conversation, msg_id)
+            if existing is None or existing.sender_id != user_id or existing.conversation_id != conversation.id:
+                raise ImError("invalid_msg_id", "msg_id must be one reserved by you in the last 24 hours.")
             after_store(conversation, existing, exclude_channel=exclude_channel)
             return SendResult(existing, created=False)
-        if not state.is_reserved(user_id, msg_id):
-            raise ImError("invalid_msg_id", "msg_id must be one reserved by you in the last 24 hours.")
     if conversation.kind == Conversation.Kind.GROUP:
         if conversation.group.dissolved:
             raise ImError("group_dissolved", "This group was dissolved.")
     else:
-        check_direct_allowed(user_id, peer_of(conversation.id, user_id))
+        check_direct_allowed(user_id, membership.peer_id, blocked=membership.blocked_between,
+                             befriended=membership.befriended)
     stored, search_text, attachment = check_content(user_id, msg_type, content)
     if not state.take_token(f"send:{user_id}", settings.IM_SEND_RATE, 2 * settings.IM_SEND_RATE):
         raise ImError("rate_limited", "You are sending too fast.")

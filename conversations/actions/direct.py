@@ -2,10 +2,11 @@
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 
 from accounts.actions.friends import are_friends, is_blocked_between
 from accounts.actions.users import access_user
-from accounts.models import User
+from accounts.models import Block, Friendship, User
 from conversations.models import Conversation, Membership
 from imsite.errors import ImError, invalid
 from imsite.shards import pick_shard
@@ -16,16 +17,36 @@ def direct_id(a: int, b: int) -> str:
     return f"d_{low}_{high}"
 
 
+def direct_members(conversation_id: str) -> list[int]:
+    """Both users of a direct conversation (they never leave it), read from its id."""
+    _, low, high = conversation_id.split("_")
+    return [int(low), int(high)]
+
+
 def peer_of(conversation_id: str, user_id: int) -> int:
     _, low, high = conversation_id.split("_")
     return int(high) if int(low) == user_id else int(low)
 
 
-def check_direct_allowed(user_id: int, peer_id: int) -> None:
-    """Blocks are checked first (contract section 3), then friendship when required."""
-    if is_blocked_between(user_id, peer_id):
+def direct_checks() -> dict[str, Exists]:
+    """Annotations for a Membership query that answer check_direct_allowed's questions in the
+    same query (the send hot path)."""
+    me, peer = OuterRef("user_id"), OuterRef("peer_id")
+    return {
+        "blocked_between": Exists(Block.objects.filter(Q(blocker_id=me, blocked_id=peer)
+                                                       | Q(blocker_id=peer, blocked_id=me))),
+        "befriended": Exists(Friendship.objects.filter(user_id=me, friend_id=peer)),
+    }
+
+
+def check_direct_allowed(user_id: int, peer_id: int, *, blocked: bool | None = None,
+                         befriended: bool | None = None) -> None:
+    """Blocks are checked first (contract section 3), then friendship when required. Answers
+    already fetched (direct_checks) are used instead of asking the database again."""
+    if blocked if blocked is not None else is_blocked_between(user_id, peer_id):
         raise ImError("blocked", "One of you has blocked the other.")
-    if settings.IM_DIRECT_REQUIRES_FRIENDSHIP and not are_friends(user_id, peer_id):
+    if settings.IM_DIRECT_REQUIRES_FRIENDSHIP and not (
+            befriended if befriended is not None else are_friends(user_id, peer_id)):
         raise ImError("not_friends", "You can only message friends.")
 
 
