@@ -26,13 +26,9 @@ from imsite.realtime.state import get_state
 MAX_FRAME_BYTES = 64 * 1024
 log = logging.getLogger(__name__)
 
-
-def db(func):
-    """Run an action on the thread pool: frames of different sockets are worked on at once (each
-    worker thread keeps its own database connections), while one socket's frames still run one
-    after another, since the consumer awaits each. Channels' default (one thread per process for
-    every socket) made a node's database work strictly serial."""
-    return database_sync_to_async(func, thread_sensitive=False)
+# Channels' database thread (one per process). A thread pool (thread_sensitive=False) was
+# measured 1.44x faster but hung a test's loop shutdown; see docs/performance.md.
+db = database_sync_to_async
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
