@@ -747,9 +747,17 @@ async def run_load(cfg: LoadConfig, specs: list[PairSpec], phases: Phases) -> di
 
 
 async def settle_all(pairs: list[Pair], grace: float) -> None:
-    deadline = now() + grace
-    while now() < deadline and any(p.inflight for p in pairs):
+    """Wait for in-flight messages until none is left, or none settled for `grace` seconds (a
+    backlog past saturation drains for as long as it moves; what is left then counts as lost),
+    at most 10 x grace in all."""
+    limit, deadline = now() + 10 * grace, now() + grace
+    left = sum(len(p.inflight) for p in pairs)
+    while left and now() < min(deadline, limit):
         await asyncio.sleep(0.05)
+        still = sum(len(p.inflight) for p in pairs)
+        if still < left:
+            deadline = now() + grace
+        left = still
 
 
 # --------------------------------------------------------------------------------------------

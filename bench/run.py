@@ -21,6 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -158,6 +159,7 @@ class Server:
     roots: list[int]
     rss_pids: list[int]
     services: tuple[str, ...] = ()
+    on_load_start: Callable[[], None] | None = None  # once, at the next case's window (--profile)
 
     def cpu(self) -> float:
         table = read_proc()
@@ -281,6 +283,9 @@ def follow(lines: IO[str], server: Server) -> tuple[dict[str, Any], float | None
     for line in lines:
         line = line.strip()
         if line == "BENCH load-start":
+            if server.on_load_start is not None:
+                server.on_load_start()
+                server.on_load_start = None
             cpu0 = server.cpu()
         elif line == "BENCH load-end" and cpu0 is not None:
             cpu, rss = server.cpu() - cpu0, server.rss_mb()
@@ -366,7 +371,7 @@ class IdleHolder:
 
 
 def client_timeout(load: Load, setup: float) -> float:
-    return setup + load.duration + load.grace + 90
+    return setup + load.duration + 10 * load.grace + 90
 
 
 def relay_cases(procs: Processes, args: argparse.Namespace, load: Load, redis_target: RedisTarget) -> list[Outcome]:
@@ -504,6 +509,17 @@ def daphne_argv(port: int) -> list[str]:
     return [*argv, "-b", "127.0.0.1", "-p", str(port), "imsite.asgi:application"]
 
 
+def profile_nodes(procs: Processes, seconds: float) -> None:
+    """Sample both daphne nodes with py-spy for `seconds`: collapsed stacks in the logs folder."""
+    spy = shutil.which("py-spy", path=str(Path(PY).parent)) or shutil.which("py-spy")
+    if not spy:
+        raise BenchError("--profile needs py-spy (pip install -r requirements-dev.txt)")
+    for node in NODES:
+        pid = procs.pids(f"daphne-{node}")[0]
+        procs.start(f"py-spy-{node}", [spy, "record", "--nonblocking", "-r", "50", "-f", "raw", "-d",
+                                        str(int(seconds)), "-p", str(pid), "-o", str(LOGS / f"profile-{node}.txt")])
+
+
 def start_product(procs: Processes, env: dict[str, str], redis_target: RedisTarget) -> Server:
     ensure_free(*NODES.values())
     for index, (node, port) in enumerate(NODES.items(), start=1):
@@ -574,6 +590,8 @@ def run_product(
     manage(env, "migrate", "--noinput")
     manage(env, "migrate_shards")
     server = start_product(procs, env, redis_target)
+    if args.profile:  # the closed loop's window
+        server.on_load_start = lambda: profile_nodes(procs, load.duration)
     target = Target(
         f"ws://127.0.0.1:{NODES['A']}/ws",
         f"ws://127.0.0.1:{NODES['B']}/ws",
@@ -778,6 +796,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Load]:
         help=f"start a private redis-server on {PRIVATE_REDIS_PORT} instead of using the shared one on 6379",
     )
     parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--profile", action="store_true",
+                        help="run the product's daphne nodes under py-spy (logs/profile-daphne-*.txt)")
     parser.add_argument("--skip-product", action="store_true")
     args = parser.parse_args(argv)
     if args.idle is None:

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import orjson
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -14,8 +15,9 @@ from django.conf import settings
 from accounts.actions.friends import friend_ids
 from chat.actions import calls, delivery, local_sweeper, messages, realtime, recall, receipts
 from chat.actions.outbox import forget_frames, queued_frames
-from chat.actions.send import check_send_message
+from chat.actions.send import SendRequest, check_send_messages
 from imsite import metrics
+from imsite.batching import Batcher, batcher
 from imsite.errors import ImError
 from imsite.events import dispatch, token_group, user_group
 from imsite.nul import contains_nul
@@ -29,6 +31,15 @@ log = logging.getLogger(__name__)
 # Channels' database thread (one per process). A thread pool (thread_sensitive=False) was
 # measured 1.44x faster but hung a test's loop shutdown; see docs/performance.md.
 db = database_sync_to_async
+
+
+# The hot frames run in batches (group commit, imsite/batching.py), each kind on its own thread.
+def send_batch() -> Batcher[SendRequest]:
+    return batcher("send", check_send_messages)
+
+
+def acks_batch() -> Batcher[receipts.Pushed | receipts.Delivered]:
+    return batcher("acks", receipts.do_device_acks)
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -115,6 +126,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 return
             await asyncio.sleep(min(remaining, 5.0))
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' own dispatch first hops to a thread to close stale database connections, for
+        # every frame and event; this consumer reaches the database only through
+        # database_sync_to_async and the batchers, which look after their connections themselves.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     # --- frames in --------------------------------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         self.last_rx = time.monotonic()
@@ -168,8 +188,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if frame["msg_id"] is None:  # REST may leave the id to the server; a socket send may not
             raise ImError("invalid_msg_id", "msg_id must be one reserved by you.")
         started = time.perf_counter()
-        result = await db(check_send_message)(self.user_id, frame["conversation_id"], frame["msg_type"],
-                                              frame["content"], frame["msg_id"], exclude_channel=self.channel_name)
+        result = await send_batch().submit(SendRequest(
+            self.user_id, frame["conversation_id"], frame["msg_type"], frame["content"], frame["msg_id"],
+            self.channel_name))
         message = result.message
         self.own.setdefault(message.conversation_id, set()).add(message.seq)
         await self.send_frame(result.ack())
@@ -177,8 +198,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_delivered(self, frame: dict) -> None:
         self._require(frame, "conversation_id", "msg_ids")
-        await db(receipts.do_mark_delivered)(self.user_id, frame["conversation_id"], frame["msg_ids"],
-                                             self.channel_name)
+        await acks_batch().submit(
+            receipts.Delivered(self.user_id, frame["conversation_id"], frame["msg_ids"], self.channel_name))
 
     async def on_read(self, frame: dict) -> None:
         self._require(frame, "conversation_id", "seq")
@@ -237,8 +258,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.own[conversation_id] = {s for s in own if s > seq}
 
     async def _write_one(self, message: dict[str, Any]) -> None:
+        # Registered before the write: this device's `delivered` for it joins the same or a later batch.
+        acks_batch().submit_nowait(receipts.Pushed(self.channel_name, self.user_id, message))
         await self.send_frame({"type": "message", "message": message})
-        await db(delivery.register_push)(self.channel_name, self.user_id, message)
 
     # --- channel-layer events -------------------------------------------------------------------
     async def im_event(self, event: dict[str, Any]) -> None:

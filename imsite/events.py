@@ -13,6 +13,7 @@ Elsewhere (Celery workers, commands) a dispatch publishes before it returns.
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -25,27 +26,40 @@ Listener = Callable[[Frame, list[int]], None]
 Outgoing = tuple[Frame, list[int], str | None]
 _listeners: list[Listener] = []
 log = logging.getLogger(__name__)
-_loop: asyncio.AbstractEventLoop | None = None
-_queue: asyncio.Queue[Outgoing] | None = None
+
+
+class _Publisher:
+    """Publishes one loop's queued dispatches in order. Its task runs only while there is
+    something to publish: no idle task is left for a closing loop to cancel."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.pending: deque[Outgoing] = deque()
+        self.task: asyncio.Task | None = None
+
+    def put(self, item: Outgoing) -> None:  # on the loop
+        self.pending.append(item)
+        if self.task is None or self.task.done():
+            self.task = self.loop.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self.pending:
+            frame, user_ids, exclude = self.pending.popleft()
+            try:
+                await push_frame(frame, user_ids, exclude)
+            except Exception:  # the channel layer failed: delivery falls back on retries and offline push
+                log.exception("event publish failed", extra={"frame_type": frame.get("type")})
+
+
+_publisher: _Publisher | None = None
 
 
 def bind_loop() -> None:
     """Make the running loop the publisher of this process's dispatches (ASGI entry calls it)."""
-    global _loop, _queue
+    global _publisher
     loop = asyncio.get_running_loop()
-    if _loop is not loop:
-        queue: asyncio.Queue[Outgoing] = asyncio.Queue()
-        loop.create_task(_publish_forever(queue))
-        _loop, _queue = loop, queue
-
-
-async def _publish_forever(queue: asyncio.Queue[Outgoing]) -> None:
-    while True:
-        frame, user_ids, exclude = await queue.get()
-        try:
-            await push_frame(frame, user_ids, exclude)
-        except Exception:  # the channel layer failed: delivery falls back on retries and offline push
-            log.exception("event publish failed", extra={"frame_type": frame.get("type")})
+    if _publisher is None or _publisher.loop is not loop:
+        _publisher = _Publisher(loop)
 
 
 def user_group(user_id: int) -> str:
@@ -67,17 +81,17 @@ def dispatch(frame: Frame, user_ids: list[int], exclude_channel: str | None = No
     """Push now (callers outside a transaction, or on_commit above)."""
     for listener in list(_listeners):
         listener(frame, user_ids)
-    loop, queue = _loop, _queue
-    if loop is not None and queue is not None and loop.is_running():
+    publisher = _publisher
+    if publisher is not None and publisher.loop.is_running():
         item = (frame, user_ids, exclude_channel)
         try:
-            on_loop = asyncio.get_running_loop() is loop
+            on_loop = asyncio.get_running_loop() is publisher.loop
         except RuntimeError:
             on_loop = False
         if on_loop:
-            queue.put_nowait(item)
+            publisher.put(item)
         else:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+            publisher.loop.call_soon_threadsafe(publisher.put, item)
         return
     async_to_sync(push_frame)(frame, user_ids, exclude_channel)
 

@@ -20,16 +20,19 @@ OFFLINE_PAGE = 500
 CLAIM_LEASE = 10.0  # seconds a sweeper holds the due entries it took
 
 
-def register_push(channel: str, user_id: int, message: dict[str, Any]) -> None:
-    """A message was written to a device's socket: wait for that device's `delivered`."""
-    if message["sender_id"] == user_id:
-        return  # the sender's own devices hold it already in their view; no ack needed
+def register_pushes(pushes: list[tuple[str, int, dict[str, Any]]]) -> None:
+    """Messages (channel, user id, message) written to devices' sockets: each waits for that
+    device's `delivered`, in one Redis transaction for the batch."""
     delays = settings.IM_ACK_RETRY_DELAYS
     if not delays:
         return
     now = time.time()
-    push = PendingPush(channel, user_id, message["conversation_id"], int(message["msg_id"]), message["seq"], 0, now)
-    get_state().pending_add(push, now + delays[0])
+    get_state().pending_add_many([
+        (PendingPush(channel, user_id, message["conversation_id"], int(message["msg_id"]), message["seq"], 0, now),
+         now + delays[0])
+        for channel, user_id, message in pushes
+        if message["sender_id"] != user_id  # the sender's own devices hold it already; no ack needed
+    ])
 
 
 def push_baseline(user_id: int) -> dict[str, int]:

@@ -1,18 +1,21 @@
 """The acknowledgement chain after the store: `delivered` from a device and `read` up to a seq.
-Cursors only move forward, so statuses never go back. Lock order: the membership row alone."""
+Cursors only move forward, so statuses never go back. Lock order: membership rows in id order."""
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from chat.actions.delivery import register_pushes
 from chat.models import Message
-from conversations.actions.access import access_membership
+from conversations.actions.access import access_membership, access_memberships
 from conversations.actions.direct import peer_of
 from conversations.models import Membership
 from conversations.representations import load_conversation_dict
 from imsite import metrics
+from imsite.bulk_sql import update_from_values
 from imsite.errors import ImError, not_found
 from imsite.events import send_event
 from imsite.realtime.state import get_state
@@ -51,35 +54,98 @@ def _advance(membership: Membership, acked: set[int]) -> tuple[int, list[int]]:
     return cursor, extra
 
 
+@dataclass(frozen=True)
+class Delivered:
+    """A device's `delivered` frame."""
+
+    user_id: int
+    conversation_id: Any
+    raw_ids: Any
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """A message written to a device's socket, to be acknowledged by that device."""
+
+    channel: str
+    user_id: int
+    message: dict[str, Any]
+
+
+def do_mark_delivered_many(requests: list[Delivered]) -> list[list[str] | ImError]:
+    """Devices say these messages reached them. Each request gets the ids newly known as
+    delivered, or its own error. The batch takes one Redis transaction, one locking query for
+    the memberships (id order), one query per shard and one UPDATE."""
+    results: list[list[str] | ImError] = [[] for _ in requests]
+    parsed: list[tuple[int, list[int]]] = []
+    for index, request in enumerate(requests):
+        try:
+            parsed.append((index, list(dict.fromkeys(_parse_ids(request.raw_ids)))))
+        except ImError as exc:
+            results[index] = exc
+    # Only each device's own pending entries for these ids go: harmless before the checks.
+    get_state().pending_remove([(requests[i].channel, ids) for i, ids in parsed if requests[i].channel])
+    with transaction.atomic():
+        found = access_memberships([(requests[i].user_id, requests[i].conversation_id) for i, _ in parsed], lock=True)
+        wanted: dict[str, set[int]] = {}
+        for index, ids in parsed:
+            membership = found.get((requests[index].user_id, requests[index].conversation_id))
+            if membership is not None:
+                wanted.setdefault(shard_alias(membership.conversation.shard), set()).update(ids)
+        rows = {row[0]: row for alias, ids in wanted.items() for row in Message.objects.using(alias).filter(
+            msg_id__in=ids).values_list("msg_id", "conversation_id", "seq", "created_at", "sender_id")}
+        changed: dict[int, Membership] = {}
+        now = time.time()
+        for index, ids in parsed:
+            user_id = requests[index].user_id
+            membership = found.get((user_id, requests[index].conversation_id))
+            if membership is None:
+                results[index] = not_found("No such conversation.")
+                continue
+            mine = [rows[i] for i in ids if i in rows and rows[i][1] == membership.conversation_id]
+            if not mine:
+                results[index] = not_found("No such message in this conversation.")
+                continue
+            # The user's own messages need no acknowledgement (their other devices may send one anyway).
+            known = set(membership.delivered_extra)
+            fresh = [(mid, seq, at) for mid, _, seq, at, sender in mine
+                     if sender != user_id and seq > membership.delivered_seq and seq not in known]
+            if not fresh:
+                continue
+            membership.delivered_seq, membership.delivered_extra = _advance(membership, {seq for _, seq, _ in fresh})
+            changed[membership.id] = membership
+            for _, _, created_at in fresh:
+                metrics.DELIVERY_SECONDS.observe(max(0.0, now - created_at.timestamp()))
+            new_ids = results[index] = [str(mid) for mid, _, _ in fresh]
+            if membership.conversation.kind == "direct":
+                send_event({"type": "receipt", "conversation_id": membership.conversation_id, "user_id": user_id,
+                            "status": "delivered", "msg_ids": new_ids}, [peer_of(membership.conversation_id, user_id)])
+        update_from_values(
+            "default", "conversations_membership", {"id": "bigint", "seq": "bigint", "extra": "json"},
+            [(m.id, m.delivered_seq, m.delivered_extra) for m in changed.values()],
+            "delivered_seq = v.seq, delivered_extra = v.extra", "conversations_membership.id = v.id")
+    return results
+
+
 def do_mark_delivered(user_id: int, conversation_id: Any, raw_ids: Any, channel: str | None = None) -> list[str]:
     """A device says these messages reached it. Returns the ids newly known as delivered."""
-    ids = _parse_ids(raw_ids)
-    if channel:
-        # Only this device's own pending entries for these ids can go: harmless before the check.
-        get_state().pending_ack(channel, ids)
-    with transaction.atomic():
-        membership = access_membership(user_id, conversation_id, lock=True)
-        alias = shard_alias(membership.conversation.shard)
-        found = list(Message.objects.using(alias).filter(conversation_id=membership.conversation_id, msg_id__in=ids)
-                     .values_list("msg_id", "seq", "created_at", "sender_id"))
-        if not found:
-            raise not_found("No such message in this conversation.")
-        # The user's own messages need no acknowledgement (their other devices may send one anyway).
-        rows = [(mid, seq, at) for mid, seq, at, sender in found if sender != user_id]
-        known = set(membership.delivered_extra)
-        fresh = [(mid, seq, at) for mid, seq, at in rows if seq > membership.delivered_seq and seq not in known]
-        if not fresh:
-            return []
-        cursor, extra = _advance(membership, {seq for _, seq, _ in fresh})
-        Membership.objects.filter(id=membership.id).update(delivered_seq=cursor, delivered_extra=extra)
-        now = time.time()
-        for _, _, created_at in fresh:
-            metrics.DELIVERY_SECONDS.observe(max(0.0, now - created_at.timestamp()))
-        new_ids = [str(mid) for mid, _, _ in fresh]
-        if membership.conversation.kind == "direct":
-            send_event({"type": "receipt", "conversation_id": membership.conversation_id, "user_id": user_id,
-                        "status": "delivered", "msg_ids": new_ids}, [peer_of(membership.conversation_id, user_id)])
-    return new_ids
+    result = do_mark_delivered_many([Delivered(user_id, conversation_id, raw_ids, channel)])[0]
+    if isinstance(result, ImError):
+        raise result
+    return result
+
+
+def do_device_acks(items: list[Pushed | Delivered]) -> list[list[str] | ImError | None]:
+    """The receiving side's batch (imsite/batching.py): the pushes are registered as pending
+    first, then the `delivered` frames run; a device acknowledges only what was pushed to it
+    earlier, hence in this batch or an earlier one."""
+    register_pushes([(item.channel, item.user_id, item.message) for item in items if isinstance(item, Pushed)])
+    deliveries = [(index, item) for index, item in enumerate(items) if isinstance(item, Delivered)]
+    results: list[list[str] | ImError | None] = [None] * len(items)
+    for (index, _), result in zip(deliveries, do_mark_delivered_many([item for _, item in deliveries]), strict=True):
+        results[index] = result
+    return results
 
 
 def do_mark_read(user_id: int, conversation_id: Any, seq: Any, channel: str | None = None) -> dict[str, Any]:

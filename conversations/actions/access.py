@@ -6,19 +6,40 @@ from conversations.models import Membership
 from imsite.errors import not_found
 
 
-def access_membership(user_id: int, conversation_id: object, *, lock: bool = False, related: tuple[str, ...] = (),
-                      **annotations: Any) -> Membership:
-    """The caller's active membership (with its conversation), or `not_found`: a conversation
-    someone is not in, or left, does not exist for them. Hot paths fetch what their checks need
-    in the same query (`related`, `annotations`)."""
-    if not isinstance(conversation_id, str) or not conversation_id or len(conversation_id) > 40:
-        raise not_found("No such conversation.")
+def _valid_id(conversation_id: object) -> bool:
+    return isinstance(conversation_id, str) and 0 < len(conversation_id) <= 40
+
+
+def access_memberships(pairs: list[tuple[int, Any]], *, lock: bool = False, related: tuple[str, ...] = (),
+                       **annotations: Any) -> dict[tuple[int, str], Membership]:
+    """Active memberships (with their conversations) for (user id, conversation id) pairs, in one
+    query; a pair that is missing from the answer is `not_found` for its caller. Hot paths fetch
+    what their checks need in the same query (`related`, `annotations`). Locked rows are taken in
+    id order (the lock order of several memberships)."""
+    pairs = [(user_id, cid) for user_id, cid in pairs if _valid_id(cid)]
+    if not pairs:
+        return {}
     queryset = Membership.objects.select_related("conversation", *related)
     if annotations:
         queryset = queryset.annotate(**annotations)
     if lock:
-        queryset = queryset.select_for_update(of=("self",))
-    membership = queryset.filter(user_id=user_id, conversation_id=conversation_id, active=True).first()
+        queryset = queryset.select_for_update(of=("self",)).order_by("id")
+    users, conversations = {u for u, _ in pairs}, {c for _, c in pairs}
+    if len(pairs) == 1:
+        queryset = queryset.filter(user_id=pairs[0][0], conversation_id=pairs[0][1])
+    else:  # a superset of the pairs (users x conversations), narrowed below
+        queryset = queryset.filter(user_id__in=users, conversation_id__in=conversations)
+    wanted = set(pairs)
+    return {key: m for m in queryset.filter(active=True)
+            if (key := (m.user_id, m.conversation_id)) in wanted}
+
+
+def access_membership(user_id: int, conversation_id: object, *, lock: bool = False, related: tuple[str, ...] = (),
+                      **annotations: Any) -> Membership:
+    """The caller's active membership (with its conversation), or `not_found`: a conversation
+    someone is not in, or left, does not exist for them."""
+    found = access_memberships([(user_id, conversation_id)], lock=lock, related=related, **annotations)
+    membership = found.get((user_id, conversation_id))  # type: ignore[arg-type]
     if membership is None:
         raise not_found("No such conversation.")
     return membership

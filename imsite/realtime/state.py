@@ -32,7 +32,23 @@ class PendingPush:
     pushed_at: float  # time of the first push; retries are due at pushed_at + IM_ACK_RETRY_DELAYS[i]
 
 
-class MemoryState:
+class _SingleItem:
+    """One-item forms of the batch operations (both stores implement the batch forms)."""
+
+    def is_reserved(self, user_id: int, msg_id: int) -> bool:
+        return self.reserved_of([(user_id, msg_id)])[0]
+
+    def release_id(self, user_id: int, msg_id: int) -> None:
+        self.release_ids([(user_id, msg_id)])
+
+    def take_token(self, key: str, rate: float, burst: float) -> bool:
+        return self.take_tokens([key], rate, burst)[0]
+
+    def pending_add(self, push: PendingPush, due: float) -> None:
+        self.pending_add_many([(push, due)])
+
+
+class MemoryState(_SingleItem):
     """Process-local state for the embedded default."""
 
     def __init__(self) -> None:
@@ -109,28 +125,40 @@ class MemoryState:
                 del mine[stale]
             mine.update(dict.fromkeys(ids, expiry))
 
-    def is_reserved(self, user_id: int, msg_id: int) -> bool:
+    def reserved_of(self, pairs: list[tuple[int, int]]) -> list[bool]:
+        now = time.time()
         with self._lock:
-            return self.reservations.get(user_id, {}).get(msg_id, 0) >= time.time()
+            return [self.reservations.get(user_id, {}).get(msg_id, 0) >= now for user_id, msg_id in pairs]
 
-    def release_id(self, user_id: int, msg_id: int) -> None:
+    def release_ids(self, pairs: list[tuple[int, int]]) -> None:
         with self._lock:
-            self.reservations.get(user_id, {}).pop(msg_id, None)
+            for user_id, msg_id in pairs:
+                self.reservations.get(user_id, {}).pop(msg_id, None)
 
     # rate limits
-    def take_token(self, key: str, rate: float, burst: float) -> bool:
+    def take_tokens(self, keys: list[str], rate: float, burst: float) -> list[bool]:
         now = time.monotonic()
+        answers = []
         with self._lock:
-            tokens, stamp = self.buckets.get(key, (burst, now))
-            tokens = min(burst, tokens + (now - stamp) * rate)
-            allowed = tokens >= 1
-            self.buckets[key] = (tokens - 1 if allowed else tokens, now)
-            return allowed
+            for key in keys:
+                tokens, stamp = self.buckets.get(key, (burst, now))
+                tokens = min(burst, tokens + (now - stamp) * rate)
+                allowed = tokens >= 1
+                self.buckets[key] = (tokens - 1 if allowed else tokens, now)
+                answers.append(allowed)
+        return answers
 
     # pending acknowledgements
-    def pending_add(self, push: PendingPush, due: float) -> None:
+    def pending_add_many(self, entries: list[tuple[PendingPush, float]]) -> None:
         with self._lock:
-            self.pending[(push.channel, push.msg_id)] = (due, push)
+            for push, due in entries:
+                self.pending[(push.channel, push.msg_id)] = (due, push)
+
+    def pending_remove(self, entries: list[tuple[str, list[int]]]) -> None:
+        with self._lock:
+            for channel, msg_ids in entries:
+                for msg_id in msg_ids:
+                    self.pending.pop((channel, msg_id), None)
 
     def pending_ack(self, channel: str, msg_ids: list[int]) -> list[PendingPush]:
         with self._lock:
@@ -223,7 +251,7 @@ def _lease_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-class RedisState:
+class RedisState(_SingleItem):
     """The same operations on Redis, shared by every daphne node and Celery worker."""
 
     def __init__(self, url: str) -> None:
@@ -341,16 +369,32 @@ class RedisState:
         pipe.expire(key, int(RESERVATION_TTL) + 60)
         pipe.execute()
 
-    def is_reserved(self, user_id: int, msg_id: int) -> bool:
-        score = self.r.zscore(f"im:resv:{user_id}", str(msg_id))
-        return score is not None and score >= time.time()
+    def reserved_of(self, pairs: list[tuple[int, int]]) -> list[bool]:
+        if not pairs:
+            return []
+        pipe = self.r.pipeline(transaction=False)
+        for user_id, msg_id in pairs:
+            pipe.zscore(f"im:resv:{user_id}", str(msg_id))
+        now = time.time()
+        return [score is not None and score >= now for score in pipe.execute()]
 
-    def release_id(self, user_id: int, msg_id: int) -> None:
-        self.r.zrem(f"im:resv:{user_id}", str(msg_id))
+    def release_ids(self, pairs: list[tuple[int, int]]) -> None:
+        if not pairs:
+            return
+        pipe = self.r.pipeline(transaction=False)
+        for user_id, msg_id in pairs:
+            pipe.zrem(f"im:resv:{user_id}", str(msg_id))
+        pipe.execute()
 
     # rate limits
-    def take_token(self, key: str, rate: float, burst: float) -> bool:
-        return bool(self._bucket(keys=[f"im:rate:{key}"], args=[rate, burst, time.time()]))
+    def take_tokens(self, keys: list[str], rate: float, burst: float) -> list[bool]:
+        if not keys:
+            return []
+        pipe = self.r.pipeline(transaction=False)
+        now = time.time()
+        for key in keys:  # in order: a user's later sends in the batch see the earlier ones' cost
+            self._bucket(keys=[f"im:rate:{key}"], args=[rate, burst, now], client=pipe)
+        return [bool(ok) for ok in pipe.execute()]
 
     # pending acknowledgements: a sorted set of "<channel>\x1f<msg_id>" by due time, and one hash
     # per device with the push's details.
@@ -367,11 +411,26 @@ class RedisState:
         user_id, conversation_id, seq, attempt, pushed_at = json.loads(raw)
         return PendingPush(channel, user_id, conversation_id, msg_id, seq, attempt, pushed_at)
 
-    def pending_add(self, push: PendingPush, due: float) -> None:
+    def pending_add_many(self, entries: list[tuple[PendingPush, float]]) -> None:
+        if not entries:
+            return
         pipe = self.r.pipeline(transaction=True)
-        pipe.hset(f"im:pend:{push.channel}", str(push.msg_id), self._encode(push))
-        pipe.expire(f"im:pend:{push.channel}", 86400)
-        pipe.zadd("im:pending", {self._member(push.channel, push.msg_id): due})
+        for push, _ in entries:
+            pipe.hset(f"im:pend:{push.channel}", str(push.msg_id), self._encode(push))
+        for channel in {push.channel for push, _ in entries}:
+            pipe.expire(f"im:pend:{channel}", 86400)
+        pipe.zadd("im:pending", {self._member(push.channel, push.msg_id): due for push, due in entries})
+        pipe.execute()
+
+    def pending_remove(self, entries: list[tuple[str, list[int]]]) -> None:
+        """Forget these devices' pending pushes (acknowledged); unknown ones are ignored."""
+        entries = [(channel, msg_ids) for channel, msg_ids in entries if msg_ids]
+        if not entries:
+            return
+        pipe = self.r.pipeline(transaction=True)
+        for channel, msg_ids in entries:
+            pipe.hdel(f"im:pend:{channel}", *[str(m) for m in msg_ids])
+        pipe.zrem("im:pending", *[self._member(c, m) for c, msg_ids in entries for m in msg_ids])
         pipe.execute()
 
     def _remove(self, channel: str, msg_ids: list[int]) -> None:

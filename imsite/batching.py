@@ -1,0 +1,100 @@
+"""Group commit for the socket's hot actions.
+
+A socket's `send` or `delivered` frame is not run on its own: it joins the batch of its kind, and
+everything that arrives while a batch is being stored goes into the next one. A batch is one
+call of a batch action (`check_send_messages`, `do_receipts`) on the batcher's own thread: one
+transaction per database, one Redis pipeline, whatever the batch size. An idle node runs a frame
+at once (a batch of one); a busy one amortises each round trip and each commit over the batch.
+
+Each kind has its own thread (so its own database connections), process-wide; the batch being
+filled and the task draining it belong to the event loop that submitted them.
+"""
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Generic, TypeVar
+
+from django.db import close_old_connections
+
+Item = TypeVar("Item")
+log = logging.getLogger(__name__)
+MAX_BATCH = 500
+CHECK_EVERY = 1.0  # seconds between checks of the batch thread's database connections
+
+
+class Batcher(Generic[Item]):
+    def __init__(self, name: str, handle: Callable[[Sequence[Item]], list[Any]], executor: ThreadPoolExecutor) -> None:
+        self.name = name
+        self.handle = handle
+        self.executor = executor
+        self.waiting: list[tuple[Item, asyncio.Future | None]] = []
+        self.task: asyncio.Task | None = None
+        self.checked = 0.0
+        self.failed = False
+
+    async def submit(self, item: Item) -> Any:
+        """Run `item` in the next batch; its own result, or its own exception raised here."""
+        future = asyncio.get_running_loop().create_future()
+        self._add(item, future)
+        return await future
+
+    def submit_nowait(self, item: Item) -> None:
+        """Run `item` in the next batch, nobody waiting (a failure is logged)."""
+        self._add(item, None)
+
+    def _add(self, item: Item, future: asyncio.Future | None) -> None:
+        self.waiting.append((item, future))
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.waiting:
+            batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
+            items = [item for item, _ in batch]
+            try:
+                results = await loop.run_in_executor(self.executor, self._run, items)
+            except Exception as exc:  # the whole batch failed (a database or Redis outage)
+                results = [exc] * len(items)
+            for (_, future), result in zip(batch, results, strict=True):
+                if future is None:
+                    if isinstance(result, Exception) and not getattr(result, "code", None):
+                        log.error("%s batch item failed", self.name, exc_info=result)
+                elif not future.done():  # done: the waiting socket went away
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+
+    def _run(self, items: list[Item]) -> list[Any]:
+        # What Channels' database_sync_to_async does around each call (drop broken or expired
+        # connections, health-check the rest), at most once a second and after a failure: the
+        # health check is a round trip per database, as costly as a batch's own statements.
+        now = time.monotonic()
+        if self.failed or now - self.checked > CHECK_EVERY:
+            close_old_connections()
+            self.checked, self.failed = now, False
+        try:
+            return self.handle(items)
+        except Exception:
+            self.failed = True
+            raise
+
+
+_executors: dict[str, ThreadPoolExecutor] = {}
+_per_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Batcher]]" = weakref.WeakKeyDictionary()
+
+
+def batcher(name: str, handle: Callable[[Sequence[Item]], list[Any]]) -> Batcher[Item]:
+    """This loop's batcher of that name (created on first use)."""
+    loop = asyncio.get_running_loop()
+    mine = _per_loop.setdefault(loop, {})
+    if name not in mine:
+        if name not in _executors:
+            _executors[name] = ThreadPoolExecutor(1, thread_name_prefix=f"batch-{name}")
+        mine[name] = Batcher(name, handle, _executors[name])
+    return mine[name]
