@@ -166,11 +166,17 @@ def after_store_many(stored: list[Stored]) -> None:
             "conversations_membership.conversation_id = v.cid AND conversations_membership.user_id = v.uid"
             " AND conversations_membership.active AND conversations_membership.read_seq < v.seq", [now])
         members = _recipients([conversation for conversation, _, _ in stored])
+        # The sender's other devices get their message too. Sent from a socket that is the
+        # sender's only one, the echo would just come back to it to be dropped: not sent. (A device
+        # connecting meanwhile has it below its push baseline: history, not push, as for
+        # everything sent before it came.)
+        devices = get_state().devices_of(sorted({m.sender_id for _, m, exclude in stored if exclude}))
         for (conversation, message, exclude_channel), snapshot in zip(stored, snapshots, strict=True):
             recipients = members[conversation.id]
             sender = message.sender_id
             send_event({"type": "message", "message": snapshot}, [uid for uid in recipients if uid != sender])
-            if sender in recipients:
+            alone = exclude_channel is not None and set(devices[sender]) <= {exclude_channel}
+            if sender in recipients and not alone:
                 own = dict(snapshot, status="sent") if conversation.kind == "direct" else snapshot
                 send_event({"type": "message", "message": own}, [sender], exclude_channel=exclude_channel)
 

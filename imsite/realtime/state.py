@@ -47,6 +47,9 @@ class _SingleItem:
     def pending_add(self, push: PendingPush, due: float) -> None:
         self.pending_add_many([(push, due)])
 
+    def user_devices(self, user_id: int) -> dict[str, str]:
+        return self.devices_of([user_id])[user_id]
+
 
 class MemoryState(_SingleItem):
     """Process-local state for the embedded default."""
@@ -96,9 +99,9 @@ class MemoryState(_SingleItem):
                 return True
             return False
 
-    def user_devices(self, user_id: int) -> dict[str, str]:
+    def devices_of(self, user_ids: list[int]) -> dict[int, dict[str, str]]:
         with self._lock:
-            return dict(self.devices.get(user_id, {}))
+            return {uid: dict(self.devices.get(uid, {})) for uid in user_ids}
 
     def online_users(self, user_ids: list[int]) -> set[int]:
         with self._lock:
@@ -328,10 +331,16 @@ class RedisState(_SingleItem):
         live = self._live_node_names() | ({node.decode()} if node is not None else set())
         return not any(n.decode() in live for n in after.values())
 
-    def user_devices(self, user_id: int) -> dict[str, str]:
-        live = self._live_node_names()
-        raw = self.r.hgetall(f"im:presence:{user_id}")
-        return {c.decode(): n.decode() for c, n in raw.items() if n.decode() in live}
+    def devices_of(self, user_ids: list[int]) -> dict[int, dict[str, str]]:
+        """Each user's connected devices (channel -> node) on live nodes."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.zrangebyscore("im:nodes", time.time() - NODE_TTL, "+inf")
+        for uid in user_ids:
+            pipe.hgetall(f"im:presence:{uid}")
+        answers = pipe.execute()
+        live = {n.decode() for n in answers[0]}
+        return {uid: {c.decode(): n.decode() for c, n in raw.items() if n.decode() in live}
+                for uid, raw in zip(user_ids, answers[1:], strict=True)}
 
     def online_users(self, user_ids: list[int]) -> set[int]:
         if not user_ids:
