@@ -87,6 +87,22 @@ def test_clear_point_recall_and_leaving(world, send, client_for):
     assert _texts(client.get("/api/v1/messages/search", {"q": "天气"})) == []
 
 
+def test_conversations_seen_whole_and_in_part_on_one_shard(world, direct, send, client_for):
+    """On one shard, a conversation seen from a join point next to one seen whole: each keeps its
+    own range (PostgreSQL sends them to the shard in two forms)."""
+    alice, bob = world["alice"], world["bob"]
+    dave_chat = direct(alice, shard=0)
+    dave = Membership.objects.get(conversation_id=dave_chat, user=alice).peer
+    send(dave, dave_chat, "天气 whole")
+    send(bob, world["bob_chat"], "天气 after the join point")
+    Membership.objects.filter(conversation_id=world["bob_chat"], user=alice).update(join_seq=2)
+    client = client_for(alice)
+    assert _texts(client.get("/api/v1/messages/search", {"q": "天气"})) == [
+        "天气 after the join point", "天气 whole", "天气预报说明天下雨"]
+    assert _texts(client.get("/api/v1/messages/search", {"q": "天气", "conversation_id": world["bob_chat"]})) == [
+        "天气 after the join point"]
+
+
 def test_pages_merge_both_shards_newest_first(world, send, client_for):
     alice, bob, carol = world["alice"], world["bob"], world["carol"]
     sent = []
