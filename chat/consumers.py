@@ -8,7 +8,6 @@ from typing import Any
 
 import orjson
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -18,6 +17,7 @@ from chat.actions.outbox import forget_frames, queued_frames
 from chat.actions.send import SendRequest, check_send_messages
 from imsite import metrics
 from imsite.batching import Batcher, batcher
+from imsite.db_threads import db
 from imsite.errors import ImError
 from imsite.events import dispatch, token_group, user_group
 from imsite.nul import contains_nul
@@ -28,9 +28,6 @@ from imsite.realtime.state import get_state
 MAX_FRAME_BYTES = 64 * 1024
 log = logging.getLogger(__name__)
 
-# Channels' database thread (one per process). A thread pool (thread_sensitive=False) was
-# measured 1.44x faster but hung a test's loop shutdown; see docs/performance.md.
-db = database_sync_to_async
 
 
 # The hot frames run in batches (group commit, imsite/batching.py), each kind on its own thread.
@@ -128,8 +125,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' own dispatch first hops to a thread to close stale database connections, for
-        # every frame and event; this consumer reaches the database only through
-        # database_sync_to_async and the batchers, which look after their connections themselves.
+        # every frame and event; this consumer reaches the database only through `db` and the
+        # batchers, which look after their connections themselves (imsite/db_threads.py).
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")

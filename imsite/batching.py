@@ -12,18 +12,16 @@ filled and the task draining it belong to the event loop that submitted them.
 
 import asyncio
 import logging
-import time
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
-from django.db import close_old_connections
+from imsite.db_threads import run_checked
 
 Item = TypeVar("Item")
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
-CHECK_EVERY = 1.0  # seconds between checks of the batch thread's database connections
 
 
 class Batcher(Generic[Item]):
@@ -33,8 +31,6 @@ class Batcher(Generic[Item]):
         self.executor = executor
         self.waiting: list[tuple[Item, asyncio.Future | None]] = []
         self.task: asyncio.Task | None = None
-        self.checked = 0.0
-        self.failed = False
 
     async def submit(self, item: Item) -> Any:
         """Run `item` in the next batch; its own result, or its own exception raised here."""
@@ -71,18 +67,7 @@ class Batcher(Generic[Item]):
                         future.set_result(result)
 
     def _run(self, items: list[Item]) -> list[Any]:
-        # What Channels' database_sync_to_async does around each call (drop broken or expired
-        # connections, health-check the rest), at most once a second and after a failure: the
-        # health check is a round trip per database, as costly as a batch's own statements.
-        now = time.monotonic()
-        if self.failed or now - self.checked > CHECK_EVERY:
-            close_old_connections()
-            self.checked, self.failed = now, False
-        try:
-            return self.handle(items)
-        except Exception:
-            self.failed = True
-            raise
+        return run_checked(self.handle, items)
 
 
 _executors: dict[str, ThreadPoolExecutor] = {}

@@ -6,11 +6,12 @@ read why (4401 unauthenticated or revoked, 4403 disabled account or foreign Orig
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
+
+from imsite.db_threads import db
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def _bearer(scope: dict) -> str | None:
     return values[0] if values else None
 
 
-@database_sync_to_async
+@db
 def _from_token(token: str) -> SocketAuth:
     access = get_access_token_model().objects.select_related("user").filter(token=token).first()
     if access is None or access.expires < timezone.now() or access.user is None:
