@@ -5,14 +5,15 @@ messages. Every shard is asked for its newest page; the pages are merged newest 
 (created_at, msg_id), which is also the cursor."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import connections, models, transaction
-from django.db.models import BooleanField, Func, Q, QuerySet
+from django.db.models import Aggregate, BooleanField, Func, Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, Concat, Greatest
 
 from chat.actions.content import TEXT_MAX
 from chat.models import Message
@@ -43,18 +44,33 @@ def query_grams(needle: str) -> list[str]:
     return sorted(p for p in pairs if not p.isascii())
 
 
+class _Joined(Aggregate):
+    """The group's values in one comma-separated text (string_agg; group_concat on SQLite): a
+    user's visible conversations are thousands of ids, and one string costs no per-row work in
+    Python."""
+
+    function = "string_agg"
+    output_field = TextField()
+
+    def __init__(self, expression: Any, **extra: Any) -> None:
+        super().__init__(expression, Value(","), **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(compiler, connection, function="group_concat", **extra)
+
+
 @dataclass
 class _Scope:
-    """What the caller may see on one shard: the conversations seen whole, and (id, floor, top)
-    of those seen in part (a join, clear or leave point)."""
+    """What the caller may see on one shard: the conversations seen whole (comma-separated ids),
+    and (id, floor, top) of those seen in part (a join, clear or leave point)."""
 
-    whole: list[str] = field(default_factory=list)
-    partial: list[tuple[str, int, int]] = field(default_factory=list)
+    whole: str
+    partial: list[tuple[str, int, int]]
 
     def condition(self, vendor: str) -> Q:
         if vendor == "postgresql":
             return self._postgres()
-        visible = Q(conversation_id__in=self.whole)
+        visible = Q(conversation_id__in=self.whole.split(",") if self.whole else [])
         for cid, floor, top in self.partial:
             visible |= Q(conversation_id=cid, seq__gt=floor, seq__lte=top)
         return visible
@@ -63,38 +79,40 @@ class _Scope:
         """One hashed `= ANY` over every visible conversation (its estimate lets the planner pick
         between the GIN indexes and the newest-first walk), then the seq range of the few seen in
         part. Arrays go as literals: psycopg quotes a list element by element (8 ms for 2,500
-        ids), and a long OR of (id, seq) terms costs milliseconds to plan."""
-        ids = [*self.whole, *(cid for cid, _, _ in self.partial)]
-        sql, params = '"chat_message"."conversation_id" = ANY(%s::text[])', [_array(ids)]
+        ids), and a long OR of (id, seq) terms costs milliseconds to plan. Conversation ids are
+        [a-z0-9_] (conversations.models), so no element needs quoting."""
+        cids, floors, tops = zip(*self.partial, strict=True) if self.partial else ((), (), ())
+        sql = '"chat_message"."conversation_id" = ANY(%s::text[])'
+        params = [_array([self.whole, *cids] if self.whole else cids)]
         if self.partial:
-            part = list(zip(*self.partial, strict=True))
             sql += (' AND ("chat_message"."conversation_id" <> ALL(%s::text[]) OR EXISTS (SELECT FROM '
                     'unnest(%s::text[], %s::bigint[], %s::bigint[]) AS p(id, floor, top) WHERE '
                     'p.id = "chat_message"."conversation_id" AND "chat_message"."seq" > p.floor '
                     'AND "chat_message"."seq" <= p.top))')
-            params += [_array(part[0]), _array(part[0]), _array(part[1]), _array(part[2])]
+            params += [_array(cids), _array(cids), _array(floors), _array(tops)]
         return Q(RawSQL(sql, params, output_field=BooleanField()))
 
 
 def _array(values: Sequence[str | int]) -> str:
-    """A PostgreSQL array literal; conversation ids are [a-z0-9_] (conversations.models), so no
-    element needs quoting."""
     return "{" + ",".join(map(str, values)) + "}"
 
 
 def _scopes(user_id: int, conversation_id: Any) -> dict[int, _Scope]:
+    """Per shard, aggregated by the main database into one row."""
     memberships = Membership.objects.filter(user_id=user_id, active=True)
     if conversation_id:
         memberships = memberships.filter(id=access_membership(user_id, conversation_id).id)
-    scopes: dict[int, _Scope] = {}
-    for cid, shard, join_seq, clear_seq, left_seq in memberships.values_list(
-            "conversation_id", "conversation__shard", "join_seq", "clear_seq", "left_seq"):
-        scope = scopes[shard] if shard in scopes else scopes.setdefault(shard, _Scope())
-        floor = max(join_seq, clear_seq)
-        if floor == 0 and left_seq is None:
-            scope.whole.append(cid)
-        else:
-            scope.partial.append((cid, floor, MAX_SEQ if left_seq is None else left_seq))
+    floor, top = Greatest("join_seq", "clear_seq"), Coalesce("left_seq", Value(MAX_SEQ))
+    whole = Q(join_seq=0, clear_seq=0, left_seq__isnull=True)
+    rows = memberships.order_by().values("conversation__shard").annotate(
+        whole=_Joined("conversation_id", filter=whole),
+        partial=_Joined(Concat("conversation_id", Value(":"), floor, Value(":"), top, output_field=TextField()),
+                        filter=~whole))
+    scopes = {}
+    for row in rows:  # the whole ones stay one string; the partial ones are few ("id:floor:top")
+        partial = [part.split(":") for part in row["partial"].split(",")] if row["partial"] else []
+        scopes[row["conversation__shard"]] = _Scope(row["whole"] or "", [
+            (cid, int(lo), int(hi)) for cid, lo, hi in partial])
     return scopes
 
 
