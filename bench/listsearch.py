@@ -207,6 +207,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=5000)
     parser.add_argument("--requests", type=int, default=100)
     args = parser.parse_args()
+    load_at_start = os.getloadavg()[0]  # before this script's own load and index build
     recreate_databases()
     configure()
     from django.core.management import call_command
@@ -241,12 +242,16 @@ def main() -> None:
         ),
         ("search 'zzzz' (no match)", "/api/v1/messages/search", {"q": "zzzz"}),
     ]
+    load_before = os.getloadavg()[0]
     print(f"\n{'case':40} {'results':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for name, path, params in cases:
         timings, body = measure(client, path, params, args.requests)
         timings.sort()
         p95 = timings[min(len(timings) - 1, int(len(timings) * 0.95))]
         print(f"{name:40} {len(body['results']):>8} {statistics.median(timings):>8.1f} {p95:>8.1f} {timings[-1]:>8.1f}")
+    # the machine is shared: the figures only mean something next to the load they ran under
+    print(f"\n{os.cpu_count()} CPUs, load average (1 min) {load_at_start:.2f} at start, {load_before:.2f} before the "
+          f"timings (raised by the load phase), {os.getloadavg()[0]:.2f} after")
 
 
 if __name__ == "__main__":
