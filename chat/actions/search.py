@@ -108,7 +108,7 @@ def _scopes(user_id: int, conversation_id: Any) -> dict[int, _Scope]:
         whole=_Joined("conversation_id", filter=whole),
         partial=_Joined(Concat("conversation_id", Value(":"), floor, Value(":"), top, output_field=TextField()),
                         filter=~whole))
-    scopes = {}
+    scopes: dict[int, _Scope] = {}
     for row in rows:  # the whole ones stay one string; the partial ones are few ("id:floor:top")
         partial = [part.split(":") for part in row["partial"].split(",")] if row["partial"] else []
         scopes[row["conversation__shard"]] = _Scope(row["whole"] or "", [
