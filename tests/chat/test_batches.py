@@ -18,7 +18,7 @@ from conversations.models import Membership
 from imsite.batching import batcher
 from imsite.errors import ImError
 from imsite.realtime.state import get_state
-from imsite.shards import shard_alias
+from imsite.shards import shard_alias, shard_aliases
 from tests.conftest import ALL_DBS
 
 pytestmark = ALL_DBS
@@ -29,13 +29,16 @@ def pairs(make_user, make_friends):
     """Direct conversations of one sender with several friends, on both shards."""
 
     def make(count: int):
-        sender = make_user()
-        conversations = []
-        for _ in range(count):
+        """`count` conversations, the first two on different shards (shards follow the ids)."""
+        sender, made = make_user(), []
+        while len(made) < count or len({c.shard for _, c in made}) < min(count, len(shard_aliases())):
             friend = make_user()
             make_friends(sender, friend)
-            conversations.append((friend, check_open_direct(sender, friend.id)[0].conversation))
-        return sender, conversations
+            made.append((friend, check_open_direct(sender, friend.id)[0].conversation))
+        first = made[0]
+        other = next((pair for pair in made if pair[1].shard != first[1].shard), None)
+        rest = [pair for pair in made if pair is not first and pair is not other]
+        return sender, ([first, other] if other else [first]) + rest[:count - 2 if other else count - 1]
 
     return make
 
