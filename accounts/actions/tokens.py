@@ -1,6 +1,7 @@
 """OAuth2 tokens for the first-party apps (django-oauth-toolkit's models), and the choice of the
 connection node a client should open its socket on."""
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -82,12 +83,18 @@ def check_login(username: object, password: object) -> dict[str, Any]:
     return do_issue_tokens(user)
 
 
+def token_checksum(token: str) -> str:
+    """The indexed lookup key of an access or refresh token (django-oauth-toolkit 3 stores the
+    SHA-256 beside the token, and may keep only the checksum: RFC 9700 storage)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def check_refresh(token: object) -> dict[str, Any]:
     if not isinstance(token, str) or not token:
         raise ImError("unauthenticated", "Unknown or used refresh token.")
     with transaction.atomic():
         refresh = (RefreshToken.objects.select_for_update().select_related("user")
-                   .filter(token=token, revoked__isnull=True).first())
+                   .filter(token_checksum=token_checksum(token), revoked__isnull=True).first())
         expired = refresh is not None and (
             refresh.created + timedelta(seconds=oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS) < timezone.now())
         if refresh is None or expired or not refresh.user.is_active:

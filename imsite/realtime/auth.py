@@ -11,6 +11,7 @@ from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
+from accounts.actions.tokens import token_checksum
 from imsite.db_threads import db
 
 
@@ -39,7 +40,8 @@ def _bearer(scope: dict) -> str | None:
 
 @db
 def _from_token(token: str) -> SocketAuth:
-    access = get_access_token_model().objects.select_related("user").filter(token=token).first()
+    access = (get_access_token_model().objects.select_related("user")
+              .filter(token_checksum=token_checksum(token)).first())
     if access is None or access.expires < timezone.now() or access.user is None:
         return SocketAuth(close_code=4401)
     if not access.user.is_active:

@@ -2,6 +2,7 @@
 
 import pytest
 from django.conf import settings
+from oauth2_provider.models import RefreshToken
 from oauth2_provider.settings import oauth2_settings
 from rest_framework.test import APIClient
 
@@ -107,3 +108,11 @@ def test_logout_revokes_the_token_and_its_refresh_token(make_user):
 def test_logout_without_credentials_is_401():
     response = post("/api/v1/auth/logout")
     assert response.status_code == 401 and response.json()["error"]["code"] == "unauthenticated"
+
+
+def test_refresh_token_found_by_its_checksum(make_user):
+    """Only the checksum is needed to find a refresh token (RFC 9700 storage blanks the token)."""
+    make_user("alice")
+    first = post("/api/v1/auth/token", {"username": "alice", "password": PASSWORD}).json()
+    RefreshToken.objects.update(token="")
+    assert post("/api/v1/auth/refresh", {"refresh_token": first["refresh_token"]}).status_code == 200

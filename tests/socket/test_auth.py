@@ -67,3 +67,13 @@ async def test_disabled_account_is_4403(make_user, token_for, connect):
     await db(alice.save)(update_fields=["is_active"])
     sock = await connect(token=token, expect_synced=False)
     assert await close_code(sock) == 4403
+
+
+async def test_token_found_by_its_checksum(make_user, token_for, connect):
+    """RFC 9700 storage keeps only the token's SHA-256 (django-oauth-toolkit's token_checksum,
+    the indexed column): the socket looks tokens up by it, never by the plaintext column."""
+    alice = await db(make_user)()
+    token = await db(token_for)(alice)
+    await db(AccessToken.objects.filter(user=alice).update)(token="")
+    sock = await connect(path="/ws", headers=[(b"authorization", f"Bearer {token}".encode())])
+    assert sock.hello["user_id"] == alice.id
