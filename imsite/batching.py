@@ -2,7 +2,7 @@
 
 A socket's `send` or `delivered` frame is not run on its own: it joins the batch of its kind, and
 everything that arrives while a batch is being stored goes into the next one. A batch is one
-call of a batch action (`check_send_messages`, `do_receipts`) on the batcher's own thread: one
+call of a batch action (`check_send_messages`, `do_device_acks`) on the batcher's own thread: one
 transaction per database, one Redis pipeline, whatever the batch size. An idle node runs a frame
 at once (a batch of one); a busy one amortises each round trip and each commit over the batch.
 

@@ -44,7 +44,7 @@ def _attachment(sender_id: int, content: dict, kind: str) -> Attachment:
 
 def check_content(sender_id: int, msg_type: Any, content: Any) -> tuple[dict[str, Any], str, Attachment | None]:
     """(stored content, search text, attachment used) or `invalid_content`."""
-    if msg_type not in CLIENT_TYPES:
+    if not isinstance(msg_type, str) or msg_type not in CLIENT_TYPES:
         raise _bad("msg_type must be one of text, image, voice, file, location.")
     if not isinstance(content, dict):
         raise _bad("content must be an object.")

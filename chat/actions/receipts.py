@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from chat.actions.delivery import register_pushes
 from chat.models import Message
-from conversations.actions.access import access_membership, access_memberships
+from conversations.actions.access import access_membership, access_memberships, member_of
 from conversations.actions.direct import peer_of
 from conversations.models import Membership
 from conversations.representations import load_conversation_dict
@@ -29,7 +29,8 @@ def _parse_ids(raw: Any) -> list[int]:
         raise ImError("invalid_frame", "msg_ids must be a list of 1 to 1000 ids.")
     ids = []
     for item in raw:
-        if isinstance(item, bool) or not isinstance(item, (str, int)) or not str(item).isdigit():
+        if isinstance(item, bool) or not isinstance(item, (str, int)) or not str(item).isdigit() \
+                or not 0 < int(item) < 2**63:  # a message id is a positive 64-bit integer
             raise ImError("invalid_frame", "msg_ids must hold decimal strings.")
         ids.append(int(item))
     return ids
@@ -90,7 +91,7 @@ def do_mark_delivered_many(requests: list[Delivered]) -> list[list[str] | ImErro
         found = access_memberships([(requests[i].user_id, requests[i].conversation_id) for i, _ in parsed], lock=True)
         wanted: dict[str, set[int]] = {}
         for index, ids in parsed:
-            membership = found.get((requests[index].user_id, requests[index].conversation_id))
+            membership = member_of(found, requests[index].user_id, requests[index].conversation_id)
             if membership is not None:
                 wanted.setdefault(shard_alias(membership.conversation.shard), set()).update(ids)
         rows = {row[0]: row for alias, ids in wanted.items() for row in Message.objects.using(alias).filter(
@@ -99,7 +100,7 @@ def do_mark_delivered_many(requests: list[Delivered]) -> list[list[str] | ImErro
         now = time.time()
         for index, ids in parsed:
             user_id = requests[index].user_id
-            membership = found.get((user_id, requests[index].conversation_id))
+            membership = member_of(found, user_id, requests[index].conversation_id)
             if membership is None:
                 results[index] = not_found("No such conversation.")
                 continue

@@ -20,7 +20,7 @@ from django.utils import timezone
 from chat.actions.content import check_content
 from chat.models import Attachment, AttachmentUse, Message
 from chat.representations import message_dict
-from conversations.actions.access import access_memberships
+from conversations.actions.access import access_memberships, member_of
 from conversations.actions.direct import check_direct_allowed, direct_checks, direct_members
 from conversations.models import Conversation, Membership
 from imsite import metrics, snowflake
@@ -220,7 +220,7 @@ def check_send_messages(requests: list[SendRequest]) -> list[SendResult | ImErro
     checked: list[tuple[int, Membership, int | None]] = []
     for index, request in enumerate(requests):
         try:
-            membership = found.get((request.user_id, request.conversation_id))
+            membership = member_of(found, request.user_id, request.conversation_id)
             if membership is None:
                 raise not_found("No such conversation.")
             msg_id = None if request.raw_msg_id is None else parse_msg_id(request.raw_msg_id)

@@ -34,12 +34,18 @@ def access_memberships(pairs: list[tuple[int, Any]], *, lock: bool = False, rela
             if (key := (m.user_id, m.conversation_id)) in wanted}
 
 
+def member_of(found: dict[tuple[int, str], Membership], user_id: int, conversation_id: object) -> Membership | None:
+    """A pair's membership from access_memberships' answer (None: `not_found` for the caller).
+    A conversation id of the wrong type (a list, an object: unhashable) is simply not found."""
+    return found.get((user_id, conversation_id)) if _valid_id(conversation_id) else None  # type: ignore[arg-type]
+
+
 def access_membership(user_id: int, conversation_id: object, *, lock: bool = False, related: tuple[str, ...] = (),
                       **annotations: Any) -> Membership:
     """The caller's active membership (with its conversation), or `not_found`: a conversation
     someone is not in, or left, does not exist for them."""
     found = access_memberships([(user_id, conversation_id)], lock=lock, related=related, **annotations)
-    membership = found.get((user_id, conversation_id))  # type: ignore[arg-type]
+    membership = member_of(found, user_id, conversation_id)
     if membership is None:
         raise not_found("No such conversation.")
     return membership

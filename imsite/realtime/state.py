@@ -32,26 +32,14 @@ class PendingPush:
     pushed_at: float  # time of the first push; retries are due at pushed_at + IM_ACK_RETRY_DELAYS[i]
 
 
-class _SingleItem:
-    """One-item forms of the batch operations (both stores implement the batch forms)."""
-
-    def is_reserved(self, user_id: int, msg_id: int) -> bool:
-        return self.reserved_of([(user_id, msg_id)])[0]
-
-    def release_id(self, user_id: int, msg_id: int) -> None:
-        self.release_ids([(user_id, msg_id)])
-
-    def take_token(self, key: str, rate: float, burst: float) -> bool:
-        return self.take_tokens([key], rate, burst)[0]
-
-    def pending_add(self, push: PendingPush, due: float) -> None:
-        self.pending_add_many([(push, due)])
+class _Shared:
+    """What both stores derive from their own operations."""
 
     def user_devices(self, user_id: int) -> dict[str, str]:
-        return self.devices_of([user_id])[user_id]
+        return self.devices_of([user_id])[user_id]  # type: ignore[attr-defined]
 
 
-class MemoryState(_SingleItem):
+class MemoryState(_Shared):
     """Process-local state for the embedded default."""
 
     def __init__(self) -> None:
@@ -163,10 +151,6 @@ class MemoryState(_SingleItem):
                 for msg_id in msg_ids:
                     self.pending.pop((channel, msg_id), None)
 
-    def pending_ack(self, channel: str, msg_ids: list[int]) -> list[PendingPush]:
-        with self._lock:
-            return [entry[1] for mid in msg_ids if (entry := self.pending.pop((channel, mid), None))]
-
     def pending_ack_upto(self, channel: str, conversation_id: str, seq: int) -> list[PendingPush]:
         with self._lock:
             keys = [k for k, (_, p) in self.pending.items()
@@ -254,7 +238,7 @@ def _lease_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-class RedisState(_SingleItem):
+class RedisState(_Shared):
     """The same operations on Redis, shared by every daphne node and Celery worker."""
 
     def __init__(self, url: str) -> None:
@@ -449,14 +433,6 @@ class RedisState(_SingleItem):
         pipe.hdel(f"im:pend:{channel}", *[str(m) for m in msg_ids])
         pipe.zrem("im:pending", *[self._member(channel, m) for m in msg_ids])
         pipe.execute()
-
-    def pending_ack(self, channel: str, msg_ids: list[int]) -> list[PendingPush]:
-        if not msg_ids:
-            return []
-        raw = self.r.hmget(f"im:pend:{channel}", [str(m) for m in msg_ids])
-        found = [self._decode(channel, m, v) for m, v in zip(msg_ids, raw, strict=True) if v is not None]
-        self._remove(channel, [p.msg_id for p in found])
-        return found
 
     def pending_ack_upto(self, channel: str, conversation_id: str, seq: int) -> list[PendingPush]:
         raw = self.r.hgetall(f"im:pend:{channel}")

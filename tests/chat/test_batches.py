@@ -88,7 +88,7 @@ def test_each_send_of_a_batch_gets_its_own_answer(pairs, make_user, capture, set
         + [(str(stored[i].message.msg_id), (sender.id,)) for i in (1, 4, 7)])
     # stored ids are released; the failed ones stay reserved for a retry
     state = get_state()
-    assert [state.is_reserved(sender.id, i) for i in ids[:6]] == [False, False, True, True, False, False]
+    assert state.reserved_of([(sender.id, i) for i in ids[:6]]) == [False, False, True, True, False, False]
     # mirrors: last seq and the sender's read cursor moved in one statement each
     assert Membership.objects.get(user=sender, conversation=conversations[0][1]).read_seq == 2
     assert conversations[0][1].__class__.objects.get(id=conversations[0][1].id).last_seq == 2
@@ -182,3 +182,51 @@ async def test_socket_sends_in_one_tick_are_stored_in_order(pairs, connect):
     got = [(await f.recv_type("message", timeout=10))["message"] for _ in ids]
     assert [m["seq"] for m in got] == list(range(1, 21))
     assert [m["content"]["text"] for m in got] == [f"n{i}" for i in range(20)]  # arrival order is seq order
+
+
+def test_garbage_in_one_item_never_fails_the_rest_of_its_batch(pairs):
+    """Wrong types anywhere (unhashable ids, a list as msg_type, an id past 64 bits) answer that
+    item with the contract's error; the good item of the same batch is stored and acknowledged."""
+    sender, conversations = pairs(1)
+    friend, conversation = conversations[0]
+    ids = do_reserve_ids(sender.id, 1)
+    sends = check_send_messages([
+        SendRequest(sender.id, [conversation.id], "text", {"text": "x"}),
+        SendRequest(sender.id, {"id": conversation.id}, "text", {"text": "x"}),
+        SendRequest(sender.id, conversation.id, ["text"], {"text": "x"}),
+        SendRequest(sender.id, conversation.id, {"t": 1}, {"text": "x"}),
+        SendRequest(sender.id, conversation.id, "text", ["x"]),
+        SendRequest(sender.id, conversation.id, "text", {"text": "good"}, ids[0]),
+    ])
+    assert [r.code for r in sends[:5]] == ["not_found", "not_found", "invalid_content", "invalid_content",
+                                           "invalid_content"]
+    assert isinstance(sends[5], SendResult) and sends[5].message.seq == 1
+    stored = str(sends[5].message.msg_id)
+    acks = do_mark_delivered_many([
+        Delivered(friend.id, [conversation.id], [stored]),
+        Delivered(friend.id, conversation.id, [str(2**64)]),
+        Delivered(friend.id, conversation.id, [{"id": stored}]),
+        Delivered(friend.id, conversation.id, [stored]),
+    ])
+    assert [a.code for a in acks[:3]] == ["not_found", "invalid_frame", "invalid_frame"]
+    assert acks[3] == [stored]
+    assert Message.objects.using(shard_alias(conversation.shard)).filter(conversation_id=conversation.id).count() == 1
+
+
+async def test_a_socket_sending_garbage_keeps_its_socket_and_its_neighbours_sends(pairs, connect):
+    sender, conversations = await db(pairs)(1)
+    friend, conversation = conversations[0]
+    s, f = await connect(sender), await connect(friend)
+    await s.send({"type": "msg_ids", "count": 1})
+    msg_id = (await s.recv_type("msg_ids"))["ids"][0]
+    await f.send({"type": "send", "msg_id": "1", "conversation_id": [conversation.id], "msg_type": "text",
+                  "content": {"text": "x"}})
+    await s.send({"type": "send", "msg_id": msg_id, "conversation_id": conversation.id, "msg_type": "text",
+                  "content": {"text": "fine"}})
+    assert (await f.recv_type("error"))["code"] == "not_found"
+    assert (await s.recv_type("ack"))["seq"] == 1
+    assert (await f.recv_type("message"))["message"]["content"] == {"text": "fine"}
+    await f.send({"type": "delivered", "conversation_id": {"x": 1}, "msg_ids": ["1"]})
+    assert (await f.recv_type("error"))["code"] == "not_found"
+    await f.send({"type": "ping"})
+    assert (await f.recv_type("pong"))["type"] == "pong"  # still open

@@ -93,11 +93,11 @@ def test_a_claimed_retry_comes_back_when_its_sweeper_dies():
     state = get_state()
     now = time.time()
     push = PendingPush("chan-1", 1, "d_1_2", 42, 1, 0, now)
-    state.pending_add(push, now)
+    state.pending_add_many([(push, now)])
     assert state.pending_claim(now, 10, CLAIM_LEASE) == [push]  # a sweeper takes it, then dies
     assert state.pending_claim(now + 1, 10, CLAIM_LEASE) == []  # no other sweeper takes it meanwhile
     assert state.pending_claim(now + CLAIM_LEASE + 1, 10, CLAIM_LEASE) == [push]  # due again
-    state.pending_ack("chan-1", [42])  # acknowledged during a sweep: the reschedule must not revive it
+    state.pending_remove([("chan-1", [42])])  # acknowledged during a sweep: the reschedule must not revive it
     state.pending_reschedule(push, now + 5)
     assert state.pending_count() == 0
 
