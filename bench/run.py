@@ -40,6 +40,7 @@ PG = "postgres://postgres@127.0.0.1:5432"
 PRIVATE_REDIS_PORT = 16379
 IDLE_ACCEPT_TIMEOUT = 180  # seconds; the idle case reports how many sockets were accepted by then
 IDLE_PER_USER = 500  # idle sockets share users: registering 10,000 users would take an hour of PBKDF2
+IDLE_PROFILE_SECONDS = 20  # --profile: node A sampled from the start of the idle case
 DATABASES = ("bench_main", "bench_shard0", "bench_shard1")
 NODES = {"A": 18001, "B": 18002}
 RELAY_PORTS = {"plain": 18101, "memory": 18102, "pubsub_a": 18103, "pubsub_b": 18104}
@@ -509,15 +510,16 @@ def daphne_argv(port: int) -> list[str]:
     return [*argv, "-b", "127.0.0.1", "-p", str(port), "imsite.asgi:application"]
 
 
-def profile_nodes(procs: Processes, seconds: float) -> None:
-    """Sample both daphne nodes with py-spy for `seconds`: collapsed stacks in the logs folder."""
+def profile_nodes(procs: Processes, seconds: float, nodes: tuple[str, ...] = tuple(NODES), tag: str = "") -> None:
+    """Sample daphne nodes with py-spy for `seconds`: collapsed stacks in the logs folder."""
     spy = shutil.which("py-spy", path=str(Path(PY).parent)) or shutil.which("py-spy")
     if not spy:
         raise BenchError("--profile needs py-spy (pip install -r requirements-dev.txt)")
-    for node in NODES:
+    for node in nodes:
         pid = procs.pids(f"daphne-{node}")[0]
-        procs.start(f"py-spy-{node}", [spy, "record", "--nonblocking", "-r", "50", "-f", "raw", "-d",
-                                        str(int(seconds)), "-p", str(pid), "-o", str(LOGS / f"profile-{node}.txt")])
+        procs.start(f"py-spy-{tag}{node}", [spy, "record", "--nonblocking", "-r", "50", "-f", "raw", "-d",
+                                             str(int(seconds)), "-p", str(pid),
+                                             "-o", str(LOGS / f"profile-{tag}{node}.txt")])
 
 
 def start_product(procs: Processes, env: dict[str, str], redis_target: RedisTarget) -> Server:
@@ -605,6 +607,8 @@ def run_product(
         argv = loadclient("product", *target.args(), *load.args(open_loop))
         outcomes.append(run_client(key, name, argv, server, client_timeout(load, 600)))
     if args.idle:
+        if args.profile:  # the idle sockets' registration and opening (node A takes them)
+            profile_nodes(procs, IDLE_PROFILE_SECONDS, ("A",), "accept-")
         outcomes.append(idle_case(args, load, target, server))
 
 

@@ -1,7 +1,6 @@
 """The WebSocket endpoint `/ws` (contract section 5). Thin: frames are parsed and checked for
 shape here, everything else is an action, shared with REST and tasks."""
 
-import asyncio
 import logging
 import time
 from typing import Any
@@ -11,19 +10,18 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from accounts.actions.friends import friend_ids
 from chat.actions import calls, delivery, local_sweeper, messages, realtime, recall, receipts
-from chat.actions.outbox import forget_frames, queued_frames
+from chat.actions.connect import Connecting, Setup, do_connect_many
+from chat.actions.outbox import forget_frames
 from chat.actions.send import SendRequest, check_send_messages
 from imsite import metrics
 from imsite.batching import Batcher, batcher
 from imsite.db_threads import db
 from imsite.errors import ImError
-from imsite.events import dispatch, token_group, user_group
+from imsite.events import token_group, user_group
 from imsite.nul import contains_nul
-from imsite.realtime import node
+from imsite.realtime import heartbeats, node
 from imsite.realtime.auth import SocketAuth
-from imsite.realtime.state import get_state
 
 MAX_FRAME_BYTES = 64 * 1024
 log = logging.getLogger(__name__)
@@ -33,6 +31,10 @@ log = logging.getLogger(__name__)
 # The hot frames run in batches (group commit, imsite/batching.py), each kind on its own thread.
 def send_batch() -> Batcher[SendRequest]:
     return batcher("send", check_send_messages)
+
+
+def connect_batch() -> Batcher[Connecting]:
+    return batcher("connect", do_connect_many)
 
 
 def acks_batch() -> Batcher[receipts.Pushed | receipts.Delivered]:
@@ -55,73 +57,56 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.last_rx = time.monotonic()
         # Per conversation: the highest seq this socket has (written, or acknowledged before the
         # connect), and seqs this device sent itself (acked, never pushed back): together they keep
-        # pushes in seq order, once each. Filled in _register, after joining the user's group.
+        # pushes in seq order, once each. The baseline comes from the connect batch, after joining the groups.
         self.pushed: dict[str, int] = {}
         self.own: dict[str, set[int]] = {}
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         if self.auth.token_id:
             await self.channel_layer.group_add(token_group(self.auth.token_id), self.channel_name)
-        first, friends, online = await db(self._register)()
+        setup = await connect_batch().submit(Connecting(self.user_id, self.channel_name))
+        self.pushed = setup.baseline
         self.registered = True
         node.connection_opened()
         timeout = settings.IM_HEARTBEAT_TIMEOUT
         await self.send_frame({
             "type": "hello", "user_id": self.user_id, "node": settings.IM_NODE_NAME,
             "heartbeat_interval": min(25.0, timeout / 3), "heartbeat_timeout": timeout,
-            "online_friends": sorted(online),
+            "online_friends": setup.online_friends,
         })
-        if first:
-            await db(dispatch)({"type": "presence", "user_id": self.user_id, "online": True}, friends)
-        await self._offline_push()
+        await self._offline_push(setup)
         await self.send_frame({"type": "synced"})
-        self.watchdog = asyncio.create_task(self._watch_heartbeat())
+        heartbeats.watch(self)
         if not settings.REDIS_URL:
             local_sweeper.ensure_running()
 
-    def _register(self) -> tuple[bool, list[int], set[int]]:
-        state = get_state()
-        first = state.add_device(self.user_id, self.channel_name, settings.IM_NODE_NAME)
-        # Read after joining the group: a message stored later is pushed live, or by the offline
-        # push when it is at most this seq; channel-layer events wait until connect() returns.
-        self.pushed = delivery.push_baseline(self.user_id)
-        friends = friend_ids(self.user_id)
-        return first, friends, state.online_users(friends)
-
-    async def _offline_push(self) -> None:
-        after: dict[str, int] | None = None
-        while True:
-            page, after = await db(delivery.collect_unacknowledged)(self.user_id, after)
-            if not page:
-                break
+    async def _offline_push(self, setup: Setup) -> None:
+        page, after = setup.unacknowledged, setup.after
+        while page:
             for message in page:  # at most the baseline seq, hence written without the order check
                 await self._write_one(message)
                 cid = message["conversation_id"]
                 self.pushed[cid] = max(self.pushed.get(cid, 0), message["seq"])
-        queued = await db(queued_frames)(self.user_id)
-        for _, frame in queued:
+            if after is None:
+                break
+            page, after = await db(delivery.collect_unacknowledged)(self.user_id, after)
+        for _, frame in setup.queued:
             await self.send_frame(frame)
-        if queued:  # forgotten only once written: a crash before this pushes them again
-            await db(forget_frames)([frame_id for frame_id, _ in queued])
+        if setup.queued:  # forgotten only once written: a crash before this pushes them again
+            await db(forget_frames)([frame_id for frame_id, _ in setup.queued])
 
     async def disconnect(self, code: int) -> None:
         if not getattr(self, "registered", False):
             return
-        self.watchdog.cancel()
+        heartbeats.forget(self)
         await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
         if self.auth.token_id:
             await self.channel_layer.group_discard(token_group(self.auth.token_id), self.channel_name)
         node.connection_closed()
         await db(realtime.do_device_gone)(self.user_id, self.channel_name)
 
-    async def _watch_heartbeat(self) -> None:
-        timeout = settings.IM_HEARTBEAT_TIMEOUT
-        while True:
-            remaining = self.last_rx + timeout - time.monotonic()
-            if remaining <= 0:
-                metrics.ERRORS.labels(code="4408").inc()
-                await self.close(code=4408)
-                return
-            await asyncio.sleep(min(remaining, 5.0))
+    async def heartbeat_timed_out(self) -> None:
+        metrics.ERRORS.labels(code="4408").inc()
+        await self.close(code=4408)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' own dispatch first hops to a thread to close stale database connections, for

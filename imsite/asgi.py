@@ -7,8 +7,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imsite.settings")
 django_asgi = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up first)
 from django.urls import path  # noqa: E402
 
 from chat.consumers import ChatConsumer  # noqa: E402
@@ -33,6 +32,6 @@ class BindEventLoop:
 
 application = BindEventLoop(ProtocolTypeRouter({
     "http": django_asgi,  # static files: WhiteNoise middleware (settings)
-    "websocket": AuthMiddlewareStack(SocketAuthMiddleware(URLRouter([path("ws", ChatConsumer.as_asgi())]))),
+    "websocket": SocketAuthMiddleware(URLRouter([path("ws", ChatConsumer.as_asgi())])),
 }))
 node.start_heartbeat()

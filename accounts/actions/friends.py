@@ -28,7 +28,15 @@ def are_friends(a: int, b: int) -> bool:
 
 
 def friend_ids(user_id: int) -> list[int]:
-    return list(Friendship.objects.filter(user_id=user_id).values_list("friend_id", flat=True))
+    return friend_ids_of([user_id])[user_id]
+
+
+def friend_ids_of(user_ids: list[int]) -> dict[int, list[int]]:
+    """`friend_ids` of many users in one query."""
+    friends: dict[int, list[int]] = {user_id: [] for user_id in user_ids}
+    for user_id, friend_id in Friendship.objects.filter(user_id__in=user_ids).values_list("user_id", "friend_id"):
+        friends[user_id].append(friend_id)
+    return friends
 
 
 def _notify_request(request: FriendRequest, user_ids: list[int]) -> None:

@@ -3,12 +3,13 @@ on connect (contract section 5, delivery rules)."""
 
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from chat.models import Message
 from chat.representations import message_dict
@@ -35,11 +36,22 @@ def register_pushes(pushes: list[tuple[str, int, dict[str, Any]]]) -> None:
     ])
 
 
-def push_baseline(user_id: int) -> dict[str, int]:
-    """Per conversation of the user, the last seq stored: a socket connecting now gets what is at
+def push_baselines(user_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per user, per conversation, the last seq stored: a socket connecting now gets what is at
     most this seq through the offline push (unacknowledged) or the pull, and what is above it live."""
-    return dict(Membership.objects.filter(user_id=user_id, active=True)
-                .values_list("conversation_id", "conversation__last_seq"))
+    baselines: dict[int, dict[str, int]] = {user_id: {} for user_id in user_ids}
+    for user_id, conversation_id, last_seq in (Membership.objects.filter(user_id__in=user_ids, active=True)
+                                               .values_list("user_id", "conversation_id", "conversation__last_seq")):
+        baselines[user_id][conversation_id] = last_seq
+    return baselines
+
+
+def _unacknowledged_memberships(user_ids: list[int]) -> QuerySet[Membership]:
+    """The users' memberships with messages no device of theirs acknowledged, oldest first."""
+    return (Membership.objects.filter(user_id__in=user_ids)
+            .filter(conversation__last_seq__gt=F("delivered_seq"))
+            .exclude(active=False, left_seq__isnull=True)
+            .select_related("conversation").order_by("conversation__last_message_at"))
 
 
 def collect_unacknowledged(user_id: int, after: dict[str, int] | None = None,
@@ -47,11 +59,21 @@ def collect_unacknowledged(user_id: int, after: dict[str, int] | None = None,
     """One page of messages no device of the user acknowledged, oldest first per conversation.
     `after` maps conversation ids to the last seq already pushed; returns the page and the map to
     continue from (empty page: done)."""
-    after = dict(after or {})
-    memberships = (Membership.objects.filter(user_id=user_id)
-                   .filter(conversation__last_seq__gt=F("delivered_seq"))
-                   .exclude(active=False, left_seq__isnull=True)
-                   .select_related("conversation").order_by("conversation__last_message_at"))
+    return _page(user_id, _unacknowledged_memberships([user_id]), after or {}, limit)
+
+
+def first_unacknowledged_pages(user_ids: list[int], limit: int = OFFLINE_PAGE,
+                               ) -> dict[int, tuple[list[dict[str, Any]], dict[str, int]]]:
+    """`collect_unacknowledged`'s first page for each of many users, their memberships in one query."""
+    by_user: dict[int, list[Membership]] = {user_id: [] for user_id in user_ids}
+    for membership in _unacknowledged_memberships(user_ids):
+        by_user[membership.user_id].append(membership)
+    return {user_id: _page(user_id, memberships, {}, limit) for user_id, memberships in by_user.items()}
+
+
+def _page(user_id: int, memberships: Iterable[Membership], after: dict[str, int],
+          limit: int) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    after = dict(after)
     page: list[dict[str, Any]] = []
     for m in memberships:
         if len(page) >= limit:

@@ -29,6 +29,7 @@ from imsite.errors import ImError, not_found
 from imsite.events import send_event
 from imsite.realtime.state import get_state
 from imsite.shards import shard_alias
+from imsite.timefmt import iso
 
 
 @dataclass
@@ -39,7 +40,7 @@ class SendResult:
     def ack(self) -> dict[str, Any]:
         m = self.message
         return {"type": "ack", "msg_id": str(m.msg_id), "conversation_id": m.conversation_id, "seq": m.seq,
-                "created_at": message_dict(m)["created_at"]}
+                "created_at": iso(m.created_at)}
 
 
 def parse_msg_id(raw: Any) -> int:

@@ -71,12 +71,14 @@ class MemoryState(_Shared):
         return True
 
     # presence
-    def add_device(self, user_id: int, channel: str, node: str) -> bool:
+    def add_devices(self, devices: list[tuple[int, str, str]]) -> list[bool]:
+        firsts = []
         with self._lock:
-            devices = self.devices.setdefault(user_id, {})
-            first = not devices
-            devices[channel] = node
-            return first
+            for user_id, channel, node in devices:
+                mine = self.devices.setdefault(user_id, {})
+                firsts.append(not mine)
+                mine[channel] = node
+        return firsts
 
     def remove_device(self, user_id: int, channel: str) -> bool:
         with self._lock:
@@ -292,15 +294,27 @@ class RedisState(_Shared):
     # presence
     # Presence: one hash per user (channel -> node), and one set per node of "<user_id> <channel>"
     # so that a node restarting under the same name forgets the devices of its previous life.
-    def add_device(self, user_id: int, channel: str, node: str) -> bool:
-        key = f"im:presence:{user_id}"
+    def add_devices(self, devices: list[tuple[int, str, str]]) -> list[bool]:
+        """Register (user id, channel, node) devices in one transaction; for each, whether it is
+        its user's first device on a live node (only the first of a user's devices in the call can
+        be: each user's devices are read once, before any is added)."""
+        users = list(dict.fromkeys(user_id for user_id, _, _ in devices))
         pipe = self.r.pipeline()
-        pipe.hgetall(key)
-        pipe.hset(key, channel, node)
-        pipe.sadd(f"im:nodech:{node}", f"{user_id} {channel}")
-        before, _, _ = pipe.execute()
-        live = self._live_node_names() | {node}
-        return not any(n.decode() in live for n in before.values())
+        for user_id in users:
+            pipe.hvals(f"im:presence:{user_id}")
+        for user_id, channel, node in devices:
+            pipe.hset(f"im:presence:{user_id}", channel, node)
+            pipe.sadd(f"im:nodech:{node}", f"{user_id} {channel}")
+        pipe.zrangebyscore("im:nodes", time.time() - NODE_TTL, "+inf")
+        answers = pipe.execute()
+        live = {n.decode() for n in answers[-1]} | {node for _, _, node in devices}
+        online_before = {user_id for user_id, nodes in zip(users, answers, strict=False)
+                         if any(n.decode() in live for n in nodes)}
+        firsts, seen = [], set()
+        for user_id, _, _ in devices:
+            firsts.append(user_id not in seen and user_id not in online_before)
+            seen.add(user_id)
+        return firsts
 
     def remove_device(self, user_id: int, channel: str) -> bool:
         key = f"im:presence:{user_id}"

@@ -49,7 +49,7 @@ def _text(request: SendRequest) -> str:
 
 def test_each_send_of_a_batch_gets_its_own_answer(pairs, make_user, capture, settings):
     sender, conversations = pairs(4)
-    get_state().add_device(sender.id, "chan-a", settings.IM_NODE_NAME)  # the sender's one socket
+    get_state().add_devices([(sender.id, "chan-a", settings.IM_NODE_NAME)])  # the sender's one socket
     assert len({c.shard for _, c in conversations}) == 2, "the pairs should span both shards"
     ids = [int(i) for i in do_reserve_ids(sender.id, 8)]
     stranger_conversation = "d_999998_999999"
