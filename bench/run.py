@@ -609,7 +609,7 @@ def run_product(
     if args.idle:
         if args.profile:  # the idle sockets' registration and opening (node A takes them)
             profile_nodes(procs, IDLE_PROFILE_SECONDS, ("A",), "accept-")
-        outcomes.append(idle_case(args, load, target, server))
+        outcomes.extend(idle_cases(args, load, target, server))
 
 
 @dataclass(frozen=True)
@@ -623,9 +623,9 @@ class Target:
         return ["--ws-a", self.ws_a, "--ws-b", self.ws_b, "--http", self.http, "--run-id", self.run_id]
 
 
-def idle_case(args: argparse.Namespace, load: Load, target: Target, server: Server) -> Outcome:
-    name = f"product, open loop {load.rate:.0f}/s + {args.idle} idle sockets on node A"
-    say(f"case: {name}: opening the idle sockets")
+def idle_cases(args: argparse.Namespace, load: Load, target: Target, server: Server) -> list[Outcome]:
+    """The closed loop and the open loop again, while N idle sockets are held on node A."""
+    say(f"case: {args.idle} idle sockets on node A: opening them")
     holder = IdleHolder(
         loadclient(
             "idle",
@@ -642,27 +642,28 @@ def idle_case(args: argparse.Namespace, load: Load, target: Target, server: Serv
             "--accept-timeout",
             str(IDLE_ACCEPT_TIMEOUT),
         ),
-        timeout=client_timeout(load, 900) + 600,
+        timeout=2 * client_timeout(load, 900) + 600,
     )
+    outcomes = []
     try:
         ready = holder.ready()
-        outcome = run_client(
-            "product-idle",
-            name,
-            loadclient("product", *target.args(), *load.args(True)),
-            server,
-            client_timeout(load, 600),
-        )
+        for key, name, open_loop in (
+            ("product-idle-closed", f"product, closed loop + {args.idle} idle sockets on node A", False),
+            ("product-idle", f"product, open loop {load.rate:.0f}/s + {args.idle} idle sockets on node A", True),
+        ):
+            outcomes.append(run_client(key, name, loadclient("product", *target.args(), *load.args(open_loop)),
+                                       server, client_timeout(load, 600)))
     finally:
         final = holder.finish()
-    outcome.notes.append(
-        f"idle sockets: {ready.get('opened')} of {args.idle} opened in {ready.get('seconds')} s "
-        f"({ready.get('accept_rate')}/s), failed {ready.get('failed')}, "
-        f"dropped while held {final.get('dropped')}"
-        f"{f', stopped at the {IDLE_ACCEPT_TIMEOUT}s deadline' if ready.get('stopped_at_deadline') else ''}"
-        f"{' ' + ready['error'] if 'error' in ready else ''}"
-    )
-    return outcome
+    for outcome in outcomes:
+        outcome.notes.append(
+            f"idle sockets: {ready.get('opened')} of {args.idle} opened in {ready.get('seconds')} s "
+            f"({ready.get('accept_rate')}/s), failed {ready.get('failed')}, "
+            f"dropped while held {final.get('dropped')}"
+            f"{f', stopped at the {IDLE_ACCEPT_TIMEOUT}s deadline' if ready.get('stopped_at_deadline') else ''}"
+            f"{' ' + ready['error'] if 'error' in ready else ''}"
+        )
+    return outcomes
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
-"""Database work from the event loop, on a few threads, with connection checks that cost less
-than the work.
+"""Database work from the event loop, on a few long-lived threads that keep their connections,
+with connection checks that cost less than the work.
 
 Channels' `database_sync_to_async` runs Django's `close_old_connections()` before and after every
-call: with health checks on (settings: CONN_HEALTH_CHECKS), that is a `SELECT 1` round trip per
-database per call, as costly as a socket frame's own query. Here the check runs at most once a
-second per thread, and at once after a database error, which is what it is for: dropping broken
-or expired connections (a restarted PostgreSQL, CONN_MAX_AGE) before they are used.
+call, which with CONN_MAX_AGE 0 (settings: right for request threads) would open a connection per
+call. These threads keep theirs for good and check them at most once a second, and at once after
+a database error, which is what the check is for: a connection that no longer answers (a
+restarted PostgreSQL, a dropped socket) is closed and reopened on its next use.
 """
 
 import asyncio
@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from django.db import Error, close_old_connections
+from django.db import Error, connections
 
 CHECK_EVERY = 1.0  # seconds between checks of one thread's connections
 DB_THREADS = 4  # per process; each holds a connection per database it uses
@@ -29,13 +29,19 @@ def run_checked(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """fn(*args, **kwargs) on this thread's connections, checked first when due."""
     now = time.monotonic()
     if getattr(_thread, "failed", True) or now - getattr(_thread, "checked", 0.0) > CHECK_EVERY:
-        close_old_connections()
+        _close_broken()
         _thread.checked, _thread.failed = now, False
     try:
         return fn(*args, **kwargs)
     except Error:
         _thread.failed = True
         raise
+
+
+def _close_broken() -> None:
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None and not connection.in_atomic_block and not connection.is_usable():
+            connection.close()
 
 
 def db(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:

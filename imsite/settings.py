@@ -98,11 +98,15 @@ TEMPLATES = [
 # IM_MESSAGE_SHARDS lists the message databases (aliases shard0, shard1, ...); with none, messages
 # live in the main database. See docs/sharding.md and imsite/shards.py.
 _default_db = env_str("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'im.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(_default_db, conn_max_age=60, conn_health_checks=True)}
+# Connections close at the end of each HTTP request (CONN_MAX_AGE 0): under ASGI each request runs
+# on a thread of its own (asgiref), so a kept connection is never reused, and stays open until the
+# garbage collector finds the dead thread's connection object (seen exhausting max_connections in
+# a burst of logins). The long-lived socket and batch threads keep theirs (imsite/db_threads.py).
+DATABASES = {"default": dj_database_url.parse(_default_db, conn_max_age=0)}
 MESSAGE_SHARDS: list[str] = []
 for _index, _url in enumerate(env_list("IM_MESSAGE_SHARDS")):
     _alias = f"shard{_index}"
-    DATABASES[_alias] = dj_database_url.parse(_url, conn_max_age=60, conn_health_checks=True)
+    DATABASES[_alias] = dj_database_url.parse(_url, conn_max_age=0)
     MESSAGE_SHARDS.append(_alias)
 for _db in DATABASES.values():
     # django-prometheus's wrappers of the same backends count queries and errors per database.
@@ -112,7 +116,6 @@ for _db in DATABASES.values():
         _db.setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
         _db["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
         _db["OPTIONS"]["timeout"] = 20
-        _db["CONN_MAX_AGE"] = 0
 DATABASE_ROUTERS = ["imsite.shards.ShardRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

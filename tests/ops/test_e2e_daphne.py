@@ -11,6 +11,7 @@ import time
 import pytest
 import websockets
 from channels.db import database_sync_to_async as db
+from django.db import connections
 
 from tests.conftest import ALL_DBS, PASSWORD
 from tests.ops.conftest import PYTHON, ROOT, child_env
@@ -105,3 +106,21 @@ async def test_pages_static_files_and_a_real_socket(daphne, make_user):
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 10)
         assert closed.value.rcvd.code == 4401
+
+
+def _backends() -> int:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+async def test_http_requests_leave_no_database_connection_behind(daphne):
+    """Each request runs on a thread of its own under ASGI: a connection it kept would stay open
+    until the node's (rare: imsite/gc_policy.py) garbage collection, one more per request."""
+    await asyncio.to_thread(request, daphne, "GET", "/readyz")  # the node's own threads connect, if they do
+    await asyncio.sleep(0.5)
+    before = await db(_backends)()
+    for _ in range(20):  # /readyz queries every database
+        assert (await asyncio.to_thread(request, daphne, "GET", "/readyz"))[0] == 200
+    await asyncio.sleep(0.5)  # a closed connection's backend takes a moment to leave pg_stat_activity
+    assert await db(_backends)() <= before
