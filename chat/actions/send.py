@@ -230,8 +230,10 @@ def check_send_messages(requests: list[SendRequest]) -> list[SendResult | ImErro
             results[index] = exc
     state = get_state()
     with_ids = [(index, msg_id) for index, _, msg_id in checked if msg_id is not None]
-    reserved = dict(zip([i for i, _ in with_ids],
-                        state.reserved_of([(requests[i].user_id, m) for i, m in with_ids]), strict=True))
+    # Each reserved id is bound to the first conversation it is sent to (atomically, on any node).
+    conversation_of = {index: membership.conversation_id for index, membership, _ in checked}
+    reserved = dict(zip([i for i, _ in with_ids], state.claim_ids(
+        [(requests[i].user_id, m, conversation_of[i]) for i, m in with_ids]), strict=True))
     accepted: list[tuple[int, NewMessage]] = []
     attachments: dict[int, Attachment] = {}
     first_of: dict[int, int] = {}  # msg_id -> index of its first send in this batch
@@ -240,6 +242,8 @@ def check_send_messages(requests: list[SendRequest]) -> list[SendResult | ImErro
         request, conversation = requests[index], membership.conversation
         try:
             if msg_id is not None and msg_id in first_of:
+                if conversation_of[first_of[msg_id]] != conversation.id:
+                    raise ImError("invalid_msg_id", "This msg_id is already used.")
                 repeats.append((index, first_of[msg_id]))
                 continue
             if msg_id is not None and not reserved[index]:

@@ -47,6 +47,7 @@ class MemoryState(_Shared):
         self.nodes: dict[str, tuple[float, str, int]] = {}
         self.devices: dict[int, dict[str, str]] = {}
         self.reservations: dict[int, dict[int, float]] = {}
+        self.bindings: dict[int, dict[int, str]] = {}  # reserved id -> the conversation it was first sent to
         self.buckets: dict[str, tuple[float, float]] = {}
         self.pending: dict[tuple[str, int], tuple[float, PendingPush]] = {}
 
@@ -116,17 +117,29 @@ class MemoryState(_Shared):
             now = time.time()
             for stale in [i for i, exp in mine.items() if exp < now]:
                 del mine[stale]
+                self.bindings.get(user_id, {}).pop(stale, None)
             mine.update(dict.fromkeys(ids, expiry))
 
-    def reserved_of(self, pairs: list[tuple[int, int]]) -> list[bool]:
+    def claim_ids(self, claims: list[tuple[int, int, str]]) -> list[bool]:
+        """For each (user id, msg id, conversation id): whether the id is reserved by that user and
+        free or already sent to that conversation; a free one is bound to it (the first claim of
+        an id wins, across nodes: see _BIND)."""
         now = time.time()
+        answers = []
         with self._lock:
-            return [self.reservations.get(user_id, {}).get(msg_id, 0) >= now for user_id, msg_id in pairs]
+            for user_id, msg_id, conversation_id in claims:
+                if self.reservations.get(user_id, {}).get(msg_id, 0) < now:
+                    answers.append(False)
+                    continue
+                bound = self.bindings.setdefault(user_id, {}).setdefault(msg_id, conversation_id)
+                answers.append(bound == conversation_id)
+        return answers
 
     def release_ids(self, pairs: list[tuple[int, int]]) -> None:
         with self._lock:
             for user_id, msg_id in pairs:
                 self.reservations.get(user_id, {}).pop(msg_id, None)
+                self.bindings.get(user_id, {}).pop(msg_id, None)
 
     # rate limits
     def take_tokens(self, keys: list[str], rate: float, burst: float) -> list[bool]:
@@ -216,6 +229,27 @@ redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
 return 1
 """
 
+# A reserved id is bound to the first conversation it is sent to, atomically: the same id sent to
+# two conversations at once (on two shards, where the primary key cannot see both) is stored once.
+_BIND = """
+local out = {}
+for i = 3, #ARGV, 2 do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  local ok = 0
+  if score and tonumber(score) >= tonumber(ARGV[1]) then
+    local bound = redis.call('HGET', KEYS[2], ARGV[i])
+    if not bound then
+      redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+      redis.call('EXPIRE', KEYS[2], ARGV[2])
+      bound = ARGV[i + 1]
+    end
+    if bound == ARGV[i + 1] then ok = 1 end
+  end
+  out[#out + 1] = ok
+end
+return out
+"""
+
 _LEASE = """
 for i = 0, 1023 do
   local n = (tonumber(redis.call('INCR', KEYS[1])) % 1024)
@@ -254,6 +288,7 @@ class RedisState(_Shared):
         self._renew = self.r.register_script(_RENEW)
         self._claim = self.r.register_script(_CLAIM)
         self._reschedule = self.r.register_script(_RESCHEDULE)
+        self._bind = self.r.register_script(_BIND)
 
     # nodes
     def register_node(self, name: str, url: str, connections: int) -> None:
@@ -376,14 +411,22 @@ class RedisState(_Shared):
         pipe.expire(key, int(RESERVATION_TTL) + 60)
         pipe.execute()
 
-    def reserved_of(self, pairs: list[tuple[int, int]]) -> list[bool]:
-        if not pairs:
+    def claim_ids(self, claims: list[tuple[int, int, str]]) -> list[bool]:
+        if not claims:
             return []
+        by_user: dict[int, list[int]] = {}
+        for index, (user_id, _, _) in enumerate(claims):
+            by_user.setdefault(user_id, []).append(index)
         pipe = self.r.pipeline(transaction=False)
-        for user_id, msg_id in pairs:
-            pipe.zscore(f"im:resv:{user_id}", str(msg_id))
-        now = time.time()
-        return [score is not None and score >= now for score in pipe.execute()]
+        for user_id, indexes in by_user.items():
+            pairs = [str(value) for i in indexes for value in claims[i][1:]]
+            self._bind(keys=[f"im:resv:{user_id}", f"im:resvconv:{user_id}"],
+                       args=[time.time(), int(RESERVATION_TTL) + 60, *pairs], client=pipe)
+        answers = [False] * len(claims)
+        for indexes, flags in zip(by_user.values(), pipe.execute(), strict=True):
+            for index, flag in zip(indexes, flags, strict=True):
+                answers[index] = bool(flag)
+        return answers
 
     def release_ids(self, pairs: list[tuple[int, int]]) -> None:
         if not pairs:
@@ -391,6 +434,7 @@ class RedisState(_Shared):
         pipe = self.r.pipeline(transaction=False)
         for user_id, msg_id in pairs:
             pipe.zrem(f"im:resv:{user_id}", str(msg_id))
+            pipe.hdel(f"im:resvconv:{user_id}", str(msg_id))
         pipe.execute()
 
     # rate limits

@@ -88,7 +88,9 @@ def test_each_send_of_a_batch_gets_its_own_answer(pairs, make_user, capture, set
         + [(str(stored[i].message.msg_id), (sender.id,)) for i in (1, 4, 7)])
     # stored ids are released; the failed ones stay reserved for a retry
     state = get_state()
-    assert state.reserved_of([(sender.id, i) for i in ids[:6]]) == [False, False, True, True, False, False]
+    conversation_ids = [r.conversation_id for r in requests[:6]]
+    assert state.claim_ids([(sender.id, i, c) for i, c in zip(ids[:6], conversation_ids, strict=True)]) == [
+        False, False, True, True, False, False]
     # mirrors: last seq and the sender's read cursor moved in one statement each
     assert Membership.objects.get(user=sender, conversation=conversations[0][1]).read_seq == 2
     assert conversations[0][1].__class__.objects.get(id=conversations[0][1].id).last_seq == 2
@@ -230,3 +232,24 @@ async def test_a_socket_sending_garbage_keeps_its_socket_and_its_neighbours_send
     assert (await f.recv_type("error"))["code"] == "not_found"
     await f.send({"type": "ping"})
     assert (await f.recv_type("pong"))["type"] == "pong"  # still open
+
+
+def test_a_reserved_id_belongs_to_the_first_conversation_it_is_sent_to(pairs, make_user):
+    """The same id to two conversations on two shards (whose primary keys cannot see each other):
+    stored once, in one batch or in two, and the other send is refused."""
+    sender, conversations = pairs(2)
+    (_, first), (_, second) = conversations
+    assert first.shard != second.shard
+    together, apart = do_reserve_ids(sender.id, 2)
+    results = check_send_messages([SendRequest(sender.id, first.id, "text", {"text": "one"}, together),
+                                   SendRequest(sender.id, second.id, "text", {"text": "two"}, together)])
+    assert isinstance(results[0], SendResult) and results[1].code == "invalid_msg_id"
+    state = get_state()
+    assert state.claim_ids([(sender.id, int(apart), first.id)]) == [True]  # bound to the first, as a send does
+    assert state.claim_ids([(sender.id, int(apart), second.id)]) == [False]
+    assert state.claim_ids([(sender.id, int(apart), first.id)]) == [True]  # a retry to the same one still may
+    late = check_send_messages([SendRequest(sender.id, second.id, "text", {"text": "late"}, apart)])[0]
+    assert late.code == "invalid_msg_id"
+    for msg_id in (together, apart):
+        copies = sum(Message.objects.using(alias).filter(msg_id=msg_id).count() for alias in shard_aliases())
+        assert copies == (1 if msg_id == together else 0)
