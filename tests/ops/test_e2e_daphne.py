@@ -117,10 +117,21 @@ def _backends() -> int:
 async def test_http_requests_leave_no_database_connection_behind(daphne):
     """Each request runs on a thread of its own under ASGI: a connection it kept would stay open
     until the node's (rare: imsite/gc_policy.py) garbage collection, one more per request."""
-    await asyncio.to_thread(request, daphne, "GET", "/readyz")  # the node's own threads connect, if they do
-    await asyncio.sleep(0.5)
-    before = await db(_backends)()
+    assert (await asyncio.to_thread(request, daphne, "GET", "/readyz"))[0] == 200
+    before = await _settled_backends(above=None)
     for _ in range(20):  # /readyz queries every database
         assert (await asyncio.to_thread(request, daphne, "GET", "/readyz"))[0] == 200
-    await asyncio.sleep(0.5)  # a closed connection's backend takes a moment to leave pg_stat_activity
-    assert await db(_backends)() <= before
+    assert await _settled_backends(above=before) <= before
+
+
+async def _settled_backends(above: int | None, timeout: float = 5.0) -> int:
+    """The backend count once closed connections' backends have left pg_stat_activity (they take
+    a moment): polled until it is no more than `above`, or stops changing, or `timeout`."""
+    loop = asyncio.get_running_loop()
+    deadline, last = loop.time() + timeout, None
+    while True:
+        count = await db(_backends)()
+        if (above is not None and count <= above) or count == last or loop.time() > deadline:
+            return count
+        last = count
+        await asyncio.sleep(0.2)
