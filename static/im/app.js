@@ -2,7 +2,7 @@
 import { setCsrfToken } from './api.js';
 import { $ } from './dom.js';
 import { Chat } from './chat.js';
-import { initNotify, announce, showError } from './ui/notify.js';
+import { initNotify, announce, unannounce, showError } from './ui/notify.js';
 import { ConversationList } from './ui/conversation-list.js';
 import { ConversationView } from './ui/conversation-view.js';
 import { ContactsPanel } from './ui/contacts.js';
@@ -126,7 +126,8 @@ function boot() {
     if (state === 'fatal' && message) showError(message);
   });
   chat.on('error', ({ message }) => showError(message));
-  chat.on('announce', ({ text }) => announce(text));
+  chat.on('announce', ({ text, msgId }) => announce(text, msgId));
+  chat.on('recalled', ({ msg_id: msgId }) => unannounce(msgId));
   chat.on('active', ({ convId }) => {
     if (convId === null && view.convId) {
       view.show(null);

@@ -311,6 +311,7 @@ export class Chat extends Emitter {
         break;
       case 'recalled':
         this.store.applyRecall(frame.conversation_id, frame.msg_id);
+        this.emit('recalled', frame);
         break;
       case 'conversation':
         this.onConversationFrame(frame.conversation);
@@ -393,7 +394,7 @@ export class Chat extends Emitter {
       const text = last.type === 'system'
         ? `${this.store.conversationTitle(conv)}: ${messagePreview(last, nameOf)}`
         : `New message from ${this.store.userName(last.sender_id)}${where}: ${messagePreview(last, nameOf)}`;
-      this.emit('announce', { text, convId });
+      this.emit('announce', { text, convId, msgId: last.msg_id });
     }
     this.emit('activity', { convId, msgs });
   }

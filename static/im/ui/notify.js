@@ -10,13 +10,22 @@ export function initNotify(live, toasts) {
   toastBox = toasts;
 }
 
-/** Politely announce text to screen readers. */
-export function announce(text) {
+/** Politely announce text to screen readers; `key` names it for `unannounce`. */
+export function announce(text, key = null) {
   if (!liveRegion || !text) return;
   const item = h('p', { text });
+  if (key != null) item.dataset.key = String(key);
   liveRegion.append(item);
   while (liveRegion.childElementCount > 5) liveRegion.firstElementChild.remove();
   setTimeout(() => item.remove(), 15000);
+}
+
+/** Withdraw the announcements made under `key` (a recalled message's text must not linger). */
+export function unannounce(key) {
+  if (!liveRegion) return;
+  for (const item of [...liveRegion.children]) {
+    if (item.dataset.key === String(key)) item.remove();
+  }
 }
 
 /** A visible message; kind 'error' | 'info'. */
