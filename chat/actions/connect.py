@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 
 from accounts.actions.friends import friend_ids_of
-from chat.actions.delivery import OFFLINE_PAGE, first_unacknowledged_pages, push_baselines
+from chat.actions.delivery import first_unacknowledged_pages, push_baselines
 from chat.actions.outbox import queued_frames_of
 from imsite.events import dispatch
 from imsite.realtime.state import get_state
@@ -54,6 +54,6 @@ def do_connect_many(sockets: Sequence[Connecting]) -> list[Setup]:
         online_friends=sorted(online.intersection(friends[s.user_id])),
         baseline=dict(baselines[s.user_id]),
         unacknowledged=pages[s.user_id][0],
-        after=pages[s.user_id][1] if len(pages[s.user_id][0]) >= OFFLINE_PAGE else None,
+        after=pages[s.user_id][1],
         queued=queued[s.user_id],
     ) for s in sockets]

@@ -63,12 +63,17 @@ def collect_unacknowledged(user_id: int, after: dict[str, int] | None = None,
 
 
 def first_unacknowledged_pages(user_ids: list[int], limit: int = OFFLINE_PAGE,
-                               ) -> dict[int, tuple[list[dict[str, Any]], dict[str, int]]]:
-    """`collect_unacknowledged`'s first page for each of many users, their memberships in one query."""
+                               ) -> dict[int, tuple[list[dict[str, Any]], dict[str, int] | None]]:
+    """`collect_unacknowledged`'s first page for each of many users, their memberships in one
+    query; with where the next page starts, or None when this one holds everything."""
     by_user: dict[int, list[Membership]] = {user_id: [] for user_id in user_ids}
     for membership in _unacknowledged_memberships(user_ids):
         by_user[membership.user_id].append(membership)
-    return {user_id: _page(user_id, memberships, {}, limit) for user_id, memberships in by_user.items()}
+    pages = {}
+    for user_id, memberships in by_user.items():
+        page, after = _page(user_id, memberships, {}, limit)
+        pages[user_id] = (page, after if len(page) >= limit else None)  # short: every membership was read
+    return pages
 
 
 def _page(user_id: int, memberships: Iterable[Membership], after: dict[str, int],

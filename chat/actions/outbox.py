@@ -17,15 +17,10 @@ def do_notify(frame: dict[str, Any], user_ids: list[int], *, queue_all: bool = F
     send_event(frame, online)
 
 
-def queued_frames(user_id: int) -> list[tuple[int, dict[str, Any]]]:
-    """The user's queued frames with their ids, oldest first. They stay queued until
-    `forget_frames` is called after they were written to a socket: a process that dies in between
-    pushes them again on the next connect (at least once; clients drop repeats by content)."""
-    return queued_frames_of([user_id])[user_id]
-
-
 def queued_frames_of(user_ids: list[int]) -> dict[int, list[tuple[int, dict[str, Any]]]]:
-    """`queued_frames` of many users in one query."""
+    """Each user's queued frames with their ids, oldest first, in one query. They stay queued
+    until `forget_frames` is called after they were written to a socket: a process that dies in
+    between pushes them again on the next connect (at least once; clients drop repeats by content)."""
     queued: dict[int, list[tuple[int, dict[str, Any]]]] = {user_id: [] for user_id in user_ids}
     for frame_id, user_id, frame in (Outbox.objects.filter(user_id__in=user_ids).order_by("id")
                                      .values_list("id", "user_id", "frame")):

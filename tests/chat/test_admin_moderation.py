@@ -3,7 +3,7 @@ through do_recall that tells every member."""
 
 from django.test import Client
 
-from chat.actions.outbox import queued_frames
+from chat.actions.outbox import queued_frames_of
 from chat.actions.send import check_send_message
 from chat.models import Message
 from conversations.actions.direct import check_open_direct
@@ -40,7 +40,7 @@ def test_moderator_lists_a_conversations_messages_and_recalls_one(make_user, mak
     frame = {"type": "recalled", "msg_id": str(sent[0].msg_id), "conversation_id": conversation.id,
              "by": moderator.id}
     for member in (alice, bob):  # both offline: queued for their next connect
-        assert [f for _, f in queued_frames(member.id) if f["type"] == "recalled"] == [frame]
+        assert [f for _, f in queued_frames_of([member.id])[member.id] if f["type"] == "recalled"] == [frame]
     assert browser.get(f"{base}999/recall/").status_code == 405  # POST only
     assert browser.post(f"{base}999/recall/").status_code == 404
 

@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async as db
 
 from chat.actions.delivery import CLAIM_LEASE
 from chat.actions.messages import do_reserve_ids, history_page
-from chat.actions.outbox import forget_frames, queued_frames
+from chat.actions.outbox import forget_frames, queued_frames_of
 from chat.actions.receipts import do_mark_delivered, do_mark_read
 from chat.actions.send import after_store, check_send_message, store_message
 from chat.models import Outbox
@@ -105,11 +105,11 @@ def test_a_claimed_retry_comes_back_when_its_sweeper_dies():
 def test_queued_frames_stay_until_written(make_user):
     user = make_user()
     Outbox.objects.create(user=user, frame={"type": "recalled", "msg_id": "1"})
-    queued = queued_frames(user.id)
+    queued = queued_frames_of([user.id])[user.id]
     assert [frame for _, frame in queued] == [{"type": "recalled", "msg_id": "1"}]
-    assert queued_frames(user.id) == queued  # a connect that died before writing them loses nothing
+    assert queued_frames_of([user.id])[user.id] == queued  # a connect that died before writing them loses nothing
     forget_frames([frame_id for frame_id, _ in queued])
-    assert queued_frames(user.id) == []
+    assert queued_frames_of([user.id])[user.id] == []
 
 
 def test_a_repeated_rest_send_answers_the_current_status(make_user, make_friends, client_for):

@@ -10,9 +10,10 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from chat.actions.connect import Connecting, do_connect_many
+from chat.actions.delivery import OFFLINE_PAGE
 from chat.actions.messages import do_reserve_ids
 from chat.actions.outbox import do_notify
-from chat.actions.send import check_send_message
+from chat.actions.send import SendRequest, SendResult, check_send_message, check_send_messages
 from chat.models import Outbox
 from conversations.actions.direct import check_open_direct
 from imsite.realtime.auth import authenticate_tokens
@@ -92,3 +93,19 @@ async def test_sockets_connecting_at_once_are_each_set_up(make_user, make_friend
     assert await close_code(refused) == 4401
     assert (await watcher.recv_type("presence"))["user_id"] == alice.id
     assert await watcher.nothing()  # once, not once per device
+
+
+async def test_the_offline_push_goes_on_past_its_first_page(make_user, make_friends, connect, settings):
+    """More unacknowledged messages than a page: the first page comes from the connect batch, the
+    rest page by page, all in seq order, once each, before `synced`."""
+    settings.IM_SEND_RATE = 10_000  # one sender, OFFLINE_PAGE + 20 sends at once
+    alice, carol = await db(make_user)(), await db(make_user)()
+    await db(make_friends)(alice, carol)
+    conversation = (await db(check_open_direct)(carol, alice.id))[0].conversation
+    count = OFFLINE_PAGE + 20
+    results = await db(check_send_messages)(
+        [SendRequest(carol.id, conversation.id, "text", {"text": f"m{i}"}) for i in range(count)])
+    assert all(isinstance(r, SendResult) for r in results)
+    phone = await connect(alice)
+    pushed = [f["message"]["seq"] for f in phone.initial if f["type"] == "message"]
+    assert pushed == list(range(1, count + 1))
