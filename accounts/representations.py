@@ -1,4 +1,4 @@
-"""How users and friend requests look on the wire (contract sections 0 and 2)."""
+"""How users and friend requests look on the wire (docs/api.md sections 0 and 2)."""
 
 from typing import Any
 

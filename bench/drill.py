@@ -622,7 +622,7 @@ class Drill:
             self.first_ack[sender] = time.monotonic()
 
     async def history(self, base: str, token: str, cid: str, after: int = 0) -> list[Frame]:
-        """The receiver's history after `after`, every page (the contract's offline pull)."""
+        """The receiver's history after `after`, every page (the offline pull of docs/api.md section 3)."""
         rows: list[Frame] = []
         query = f"after_seq={after}&limit=200"
         while True:

@@ -1,4 +1,4 @@
-"""Asyncio WebSocket load client for the IM product (contract v1) and the bare relay baselines.
+"""Asyncio WebSocket load client for the IM product (docs/api.md) and the bare relay baselines.
 
 Modes:
   relay    sender/receiver pairs on a bare relay (`?user=N`, frames `{"to", "t", "n"}`); a message

@@ -1,4 +1,4 @@
-"""The WebSocket endpoint `/ws` (contract section 5). Thin: frames are parsed and checked for
+"""The WebSocket endpoint `/ws` (docs/api.md section 5). Thin: frames are parsed and checked for
 shape here, everything else is an action, shared with REST and tasks."""
 
 import logging

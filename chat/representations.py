@@ -1,4 +1,4 @@
-"""Messages on the wire (contract section 3)."""
+"""Messages on the wire (docs/api.md section 3)."""
 
 from typing import Any
 

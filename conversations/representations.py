@@ -1,4 +1,4 @@
-"""Conversations on the wire (contract section 3)."""
+"""Conversations on the wire (docs/api.md section 3)."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""Groups in the Django admin: read and moderate (contract issue 5). Nothing is edited in place:
+"""Groups in the Django admin: read and moderate (issue 5). Nothing is edited in place:
 moderation runs the same actions as the API (dissolve, remove a member), with the staff user as
 actor, so the system messages and `group` frames follow."""
 

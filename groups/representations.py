@@ -1,4 +1,4 @@
-"""Groups on the wire (contract section 4)."""
+"""Groups on the wire (docs/api.md section 4)."""
 
 from typing import Any
 

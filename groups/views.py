@@ -1,4 +1,4 @@
-"""REST endpoints of contract section 4. Thin: the actions hold every rule."""
+"""REST endpoints of docs/api.md section 4. Thin: the actions hold every rule."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers

@@ -1,4 +1,4 @@
-"""One error type for the whole product, with the contract's codes (section 0 and 5).
+"""One error type for the whole product, with the codes of docs/api.md sections 0 and 5.
 
 Actions raise `ImError`; REST views turn it into `{"error": {...}}` with the HTTP status of its
 code, the socket into an `error` frame. DRF's own exceptions are mapped to the same shape.

@@ -1,4 +1,4 @@
-"""Paging of list endpoints (contract section 0): `?limit=` (default 50, at most 200) and an opaque
+"""Paging of list endpoints (docs/api.md section 0): `?limit=` (default 50, at most 200) and an opaque
 `cursor` that continues the same query."""
 
 import base64

@@ -1,4 +1,4 @@
-"""Request bodies: every JSON body of the API is an object (contract section 0), so a body that is
+"""Request bodies: every JSON body of the API is an object (docs/api.md section 0), so a body that is
 valid JSON but not an object is refused as `invalid` here, before a view reads fields from it."""
 
 from typing import Any

@@ -1,5 +1,5 @@
 """Settings of the IM product. Every tunable comes from the environment (see imsite/env.py and
-contract section 7); nothing secret lives in code."""
+docs/api.md section 7); nothing secret lives in code."""
 
 import secrets
 import socket
@@ -147,7 +147,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-ringing-calls": {"task": "chat.tasks.expire_ringing_calls", "schedule": 1.0},
 }
 
-# --- The IM's own settings (contract section 7) ---------------------------------------------------
+# --- The IM's own settings (docs/api.md section 7) ---------------------------------------------------
 def _default_node_name() -> str:
     port = "8000"
     for flag in ("-p", "--port"):
@@ -211,7 +211,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "IM API",
-    "DESCRIPTION": "REST API of the IM product (contract v1). The WebSocket protocol is in docs/websocket.md.",
+    "DESCRIPTION": "REST API of the IM product (docs/api.md). The WebSocket protocol is in docs/websocket.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

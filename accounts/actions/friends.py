@@ -1,4 +1,4 @@
-"""Friend requests, friendships and blocks (contract section 2).
+"""Friend requests, friendships and blocks (docs/api.md section 2).
 
 Lock order: every action touching a pair of users first locks both user rows, lower id first
 (`lock_pair`), so concurrent requests, accepts and blocks between the same two users serialize and

@@ -1,4 +1,4 @@
-"""REST endpoints of contract section 1 (accounts and auth). Thin: actions do the work."""
+"""REST endpoints of docs/api.md section 1 (accounts and auth). Thin: actions do the work."""
 
 from django.contrib.auth import logout
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer

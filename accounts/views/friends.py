@@ -1,4 +1,4 @@
-"""REST endpoints of contract section 2 (friends and blocks)."""
+"""REST endpoints of docs/api.md section 2 (friends and blocks)."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers

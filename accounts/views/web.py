@@ -1,4 +1,4 @@
-"""Server-rendered pages (contract section 6): log-in, sign-up, log-out and the chat app shell."""
+"""Server-rendered pages (docs/api.md section 6): log-in, sign-up, log-out and the chat app shell."""
 
 from django import forms
 from django.contrib.auth import login, logout

@@ -1,4 +1,4 @@
-"""Attachments (contract section 3): upload, who may fetch one, and avatars.
+"""Attachments (docs/api.md section 3): upload, who may fetch one, and avatars.
 
 Files go through Django's default storage (settings.STORAGES["default"]: a folder under the data
 directory unless configured otherwise), under a random name: the client's name is kept only as

@@ -1,4 +1,4 @@
-"""1:1 audio/video call signalling (contract section 5, `call` frame) and the call record
+"""1:1 audio/video call signalling (docs/api.md section 5, `call` frame) and the call record
 (section 3, `system` message with the `call` event).
 
 The server relays each frame to the peer and keeps just enough state in `chat.models.Call` to

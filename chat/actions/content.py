@@ -1,4 +1,4 @@
-"""Content rules of each message type (contract section 3). Returns the content to store (with
+"""Content rules of each message type (docs/api.md section 3). Returns the content to store (with
 what receivers need, e.g. an attachment's url) and the text to index for search."""
 
 import math

@@ -1,5 +1,5 @@
 """Delivery to devices: the pending-acknowledgement index, its retry sweep, and the offline push
-on connect (contract section 5, delivery rules)."""
+on connect (docs/api.md section 5, delivery rules)."""
 
 import time
 from collections import defaultdict

@@ -1,6 +1,6 @@
 """What an uploaded file's bytes are (never its name or declared type): images are decoded and
 re-encoded with Pillow (which also drops metadata such as GPS tags), audio containers are told by
-their signatures. Content types are the ones registered in contract section 3."""
+their signatures. Content types are the ones registered in docs/api.md section 3."""
 
 import io
 import struct

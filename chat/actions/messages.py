@@ -72,7 +72,7 @@ def _seq_param(params: Any, name: str) -> int | None:
 
 
 def history_page(user_id: int, conversation_id: Any, params: Any) -> dict[str, Any]:
-    """GET .../messages (contract section 3): after_seq pages forward, before_seq (or nothing)
+    """GET .../messages (docs/api.md section 3): after_seq pages forward, before_seq (or nothing)
     pages backward; results ascending; `next` is an opaque cursor or null."""
     from imsite.pagination import decode_cursor, encode_cursor
 

@@ -1,4 +1,4 @@
-"""Recall (contract section 5): the sender within IM_RECALL_WINDOW; in groups an admin recalls
+"""Recall (docs/api.md section 5): the sender within IM_RECALL_WINDOW; in groups an admin recalls
 members' messages and the owner anyone's, at any time. The content is erased, the seq kept."""
 
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""Message search (contract section 3, docs/search.md): a case-insensitive substring of the
+"""Message search (docs/api.md section 3, docs/search.md): a case-insensitive substring of the
 stored lower-cased `search_text`, only in the caller's active conversations and only within what
 they may see there (after their join and clear points, up to where they left), never recalled
 messages. Every shard is asked for its newest page; the pages are merged newest first by

@@ -1,4 +1,4 @@
-"""Attachment upload and download (contract section 3). Thin: chat/actions/attachments.py decides."""
+"""Attachment upload and download (docs/api.md section 3). Thin: chat/actions/attachments.py decides."""
 
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer

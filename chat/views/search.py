@@ -1,4 +1,4 @@
-"""GET /api/v1/messages/search (contract section 3). Thin: chat/actions/search.py decides."""
+"""GET /api/v1/messages/search (docs/api.md section 3). Thin: chat/actions/search.py decides."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request

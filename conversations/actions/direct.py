@@ -41,7 +41,7 @@ def direct_checks() -> dict[str, Exists]:
 
 def check_direct_allowed(user_id: int, peer_id: int, *, blocked: bool | None = None,
                          befriended: bool | None = None) -> None:
-    """Blocks are checked first (contract section 3), then friendship when required. Answers
+    """Blocks are checked first (docs/api.md section 3), then friendship when required. Answers
     already fetched (direct_checks) are used instead of asking the database again."""
     if blocked if blocked is not None else is_blocked_between(user_id, peer_id):
         raise ImError("blocked", "One of you has blocked the other.")

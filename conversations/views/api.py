@@ -1,4 +1,4 @@
-"""REST endpoints of contract section 3: the conversation list, per-user state, history, send,
+"""REST endpoints of docs/api.md section 3: the conversation list, per-user state, history, send,
 read, sync. Thin: actions do the work."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer

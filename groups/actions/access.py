@@ -1,6 +1,6 @@
 """Finding a group for a caller, and parsing the ids and fields every group action takes.
 
-Non-members get `not_found` on everything of a group (contract section 4): a group someone is not
+Non-members get `not_found` on everything of a group (docs/api.md section 4): a group someone is not
 in does not exist for them. A dissolved group stays visible to those who were members then.
 """
 

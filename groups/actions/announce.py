@@ -1,4 +1,4 @@
-"""Every group change is told twice (contract sections 3-5): a `system` message stored in the group
+"""Every group change is told twice (docs/api.md sections 3-5): a `system` message stored in the group
 conversation (history, offline push, unread counts) and a `group` frame to the members concerned.
 
 Call inside the change's transaction, after the membership rows are written: the message is pushed

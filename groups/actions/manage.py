@@ -1,4 +1,4 @@
-"""Creating a group, its settings, roles, ownership and dissolution (contract section 4).
+"""Creating a group, its settings, roles, ownership and dissolution (docs/api.md section 4).
 
 Permission rules live here and in groups/actions/members.py only; views and the Django admin call
 these. `check_*` functions take the caller and enforce the rules; `do_*` functions perform a change

@@ -1,4 +1,4 @@
-"""Joining and leaving a group (contract section 4): add, remove, leave.
+"""Joining and leaving a group (docs/api.md section 4): add, remove, leave.
 
 A member sees the conversation from their join point on: `join_seq` is the seq just before their
 `member_added` message. Leaving or being removed ends the membership (`active=False`) at the seq of

@@ -1,4 +1,4 @@
-"""Group read receipts (contract section 4): no per-message status, only each member's read
+"""Group read receipts (docs/api.md section 4): no per-message status, only each member's read
 cursor. A message counts as read by a member whose cursor reached it (a conversation they deleted
 counts as read up to the deletion: `clear_seq`), and always by its sender."""
 

@@ -1,6 +1,6 @@
 """Who is on the other end of a socket: a bearer token (header or `?access_token=`) or the
 session cookie from an allowed Origin. The result is put in scope["im_auth"]; the consumer
-accepts every connection and closes refused ones with the contract's code, so every client can
+accepts every connection and closes refused ones with the code of docs/api.md section 5, so every client can
 read why (4401 unauthenticated or revoked, 4403 disabled account or foreign Origin)."""
 
 from collections.abc import Sequence

@@ -222,7 +222,7 @@ export class Chat extends Emitter {
           afterSeq = undefined;
           let cursor = null;
           for (let page = 0; page < 100; page += 1) {
-            // Same query each page, plus the `next` cursor (contract section 0).
+            // Same query each page, plus the `next` cursor (docs/api.md section 0).
             const data = await api.get(`/api/v1/conversations/${encodeURIComponent(convId)}/messages`, {
               after_seq: after,
               cursor,

@@ -1,5 +1,5 @@
 """The `friend_request` frame: live to connected users, queued for the others and delivered on
-their next connect (contract section 2)."""
+their next connect (docs/api.md section 2)."""
 
 from channels.db import database_sync_to_async as db
 

@@ -1,4 +1,4 @@
-"""Friend requests, friendships and blocks over REST (contract section 2)."""
+"""Friend requests, friendships and blocks over REST (docs/api.md section 2)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""GET/PATCH /api/v1/me and GET /api/v1/users?q= (contract sections 0 and 1)."""
+"""GET/PATCH /api/v1/me and GET /api/v1/users?q= (docs/api.md sections 0 and 1)."""
 
 import pytest
 from rest_framework.test import APIClient

@@ -1,4 +1,4 @@
-"""POST /api/v1/auth/register (contract section 1)."""
+"""POST /api/v1/auth/register (docs/api.md section 1)."""
 
 import pytest
 from rest_framework.test import APIClient

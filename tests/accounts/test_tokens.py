@@ -1,4 +1,4 @@
-"""POST /api/v1/auth/token, /refresh and /logout (contract section 1)."""
+"""POST /api/v1/auth/token, /refresh and /logout (docs/api.md section 1)."""
 
 import pytest
 from django.conf import settings

@@ -1,4 +1,4 @@
-"""POST /api/v1/attachments: the bytes decide the type; bad input gets the contract's error."""
+"""POST /api/v1/attachments: the bytes decide the type; bad input gets the error of docs/api.md section 3."""
 
 import pytest
 from django.core.files.storage import default_storage

@@ -1,5 +1,5 @@
 """Driving the chat page the way a person (or a screen reader) does: through the accessible
-names of contract section 6 and the data attributes the page exposes."""
+names of docs/api.md section 6 and the data attributes the page exposes."""
 
 import time
 from collections.abc import Callable

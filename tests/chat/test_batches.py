@@ -188,7 +188,7 @@ async def test_socket_sends_in_one_tick_are_stored_in_order(pairs, connect):
 
 def test_garbage_in_one_item_never_fails_the_rest_of_its_batch(pairs):
     """Wrong types anywhere (unhashable ids, a list as msg_type, an id past 64 bits) answer that
-    item with the contract's error; the good item of the same batch is stored and acknowledged."""
+    item with its error (docs/api.md section 8); the good item of the same batch is stored and acknowledged."""
     sender, conversations = pairs(1)
     friend, conversation = conversations[0]
     ids = do_reserve_ids(sender.id, 1)

@@ -1,5 +1,5 @@
 """Every change of a user's own conversation state reaches all the user's devices as a
-`conversation` frame (contract section 5): two sockets per user, conversations on both shards."""
+`conversation` frame (docs/api.md section 5): two sockets per user, conversations on both shards."""
 
 from channels.db import database_sync_to_async as db
 

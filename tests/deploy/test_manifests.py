@@ -35,7 +35,7 @@ PROMETHEUS = DEPLOY / "prometheus" / "prometheus.yml"
 # Kubernetes version the manifests are validated against (schemas bundled by kubernetes-validate).
 K8S_VERSION = "1.30.0"
 
-# The metrics the application exports (contract / issue 7). Histograms are queried through their
+# The metrics the application exports (docs/api.md section 7, issue 7). Histograms are queried through their
 # _bucket/_sum/_count series; django-prometheus counters are exposed with a _total suffix.
 IM_METRICS = {
     "im_connections_open",
@@ -242,7 +242,7 @@ def test_every_pod_runs_as_non_root_with_the_one_image():
             assert c["securityContext"]["allowPrivilegeEscalation"] is False
 
 
-def test_role_commands_follow_the_contract():
+def test_role_commands_follow_the_api_reference():
     cmds = {}
     for obj in by_kind("Deployment") + by_kind("Job"):
         cmds[obj["metadata"]["name"]] = " ".join(containers(obj)[0]["command"])

@@ -1,4 +1,4 @@
-"""Bad input on every group endpoint: the contract's error, never a 500, nothing half-done."""
+"""Bad input on every group endpoint: the error of docs/api.md section 0, never a 500, nothing half-done."""
 
 import pytest
 

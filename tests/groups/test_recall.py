@@ -1,4 +1,4 @@
-"""Recall in groups (contract sections 4 and 5), through the same action the socket's `recall`
+"""Recall in groups (docs/api.md sections 4 and 5), through the same action the socket's `recall`
 frame calls: the sender within the window; at any time an admin for members' messages and the
 owner for anyone's; everyone else `forbidden`."""
 

@@ -1,4 +1,4 @@
-"""Every role rule of contract section 4 over REST, both ways: who may, who may not (403), and
+"""Every role rule of docs/api.md section 4 over REST, both ways: who may, who may not (403), and
 non-members (404). A refused call changes nothing."""
 
 import pytest

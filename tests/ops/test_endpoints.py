@@ -1,4 +1,4 @@
-"""Operator endpoints (contract sections 0 and 7): /healthz, /readyz, /metrics, /api/schema and
+"""Operator endpoints (docs/api.md sections 0 and 7): /healthz, /readyz, /metrics, /api/schema and
 /api/docs, all without authentication."""
 
 import json
@@ -12,7 +12,7 @@ from drf_spectacular.validation import validate_schema
 
 from tests.conftest import ALL_DBS
 
-# The REST paths of contract sections 1, 2 and 3 owned by accounts/ and conversations/, with their
+# The REST paths of docs/api.md sections 1, 2 and 3 owned by accounts/ and conversations/, with their
 # methods ({...} stands for any path parameter).
 CONTRACT_PATHS = {
     "/api/v1/auth/register": {"post"},

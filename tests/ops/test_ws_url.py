@@ -1,4 +1,4 @@
-"""`ws_url` in token answers: the live node with the fewest connections (contract section 7)."""
+"""`ws_url` in token answers: the live node with the fewest connections (docs/api.md section 7)."""
 
 import time
 

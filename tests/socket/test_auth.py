@@ -1,4 +1,4 @@
-"""Who may open /ws (contract section 5): bearer header, ?access_token=, or the session cookie
+"""Who may open /ws (docs/api.md section 5): bearer header, ?access_token=, or the session cookie
 from an allowed Origin; refused connections are accepted, then closed with 4401 or 4403."""
 
 from datetime import timedelta

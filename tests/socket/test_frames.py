@@ -1,4 +1,4 @@
-"""hello / synced, ping / pong, the heartbeat timeout and refused frames (contract section 5)."""
+"""hello / synced, ping / pong, the heartbeat timeout and refused frames (docs/api.md section 5)."""
 
 import asyncio
 

@@ -1,4 +1,4 @@
-"""Logout revokes the token and closes every socket opened with it with 4401 (contract section 1)."""
+"""Logout revokes the token and closes every socket opened with it with 4401 (docs/api.md section 1)."""
 
 from channels.db import database_sync_to_async as db
 from rest_framework.test import APIClient

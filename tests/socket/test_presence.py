@@ -1,4 +1,4 @@
-"""presence frames to friends and online_friends in hello (contract section 5)."""
+"""presence frames to friends and online_friends in hello (docs/api.md section 5)."""
 
 from channels.db import database_sync_to_async as db
 

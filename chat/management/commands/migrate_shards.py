@@ -1,4 +1,4 @@
-"""Migrate every message shard of IM_MESSAGE_SHARDS (contract section 7)."""
+"""Migrate every message shard of IM_MESSAGE_SHARDS (docs/api.md section 7)."""
 
 from django.conf import settings
 from django.core.management import call_command
