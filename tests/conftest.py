@@ -20,6 +20,12 @@ from accounts.models import User
 from imsite import events
 from imsite.realtime import node
 from imsite.realtime.state import get_state
+from tests.skips import (  # noqa: F401  (skip report and CI check, see there)
+    pytest_collectreport,
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+)
 
 _names = itertools.count()
 PASSWORD = "correct horse battery staple"
