@@ -4,17 +4,22 @@ sockets are refused with 4403 too)."""
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
+
+from imsite.i18n import activate_user_language
 
 
 class ActiveUserOAuth2Authentication(OAuth2Authentication):
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         result = super().authenticate(request)
         if result is not None and (result[0] is None or not result[0].is_active):
-            raise AuthenticationFailed("This account is disabled.")
+            raise AuthenticationFailed(_("This account is disabled."))
+        if result is not None:
+            activate_user_language(result[0])
         return result
 
 

@@ -19,6 +19,11 @@ def user_dict(user: User) -> dict[str, Any]:
     }
 
 
+def me_dict(user: User) -> dict[str, Any]:
+    """/api/v1/me: the user object and the user's own settings."""
+    return {**user_dict(user), "language": user.language}
+
+
 def friend_request_dict(request: FriendRequest) -> dict[str, Any]:
     return {
         "id": request.id,

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
@@ -31,11 +32,15 @@ HTTP_STATUS = {
 
 
 class ImError(Exception):
+    """`message` and `fields` are human text in the request's language (docs/api.md section 12):
+    callers pass `gettext(...)` results, or lazy strings, which are rendered here."""
+
     def __init__(self, code: str, message: str, fields: dict[str, list[str]] | None = None):
+        message = str(message)
         super().__init__(message)
         self.code = code
         self.message = message
-        self.fields = fields
+        self.fields = {key: [str(text) for text in texts] for key, texts in fields.items()} if fields else fields
 
     @property
     def status(self) -> int:
@@ -48,12 +53,12 @@ class ImError(Exception):
         return {"error": error}
 
 
-def invalid(fields: dict[str, list[str]], message: str = "Some fields are not valid.") -> ImError:
-    return ImError("invalid", message, fields)
+def invalid(fields: dict[str, list[str]], message: str | None = None) -> ImError:
+    return ImError("invalid", message or _("Some fields are not valid."), fields)
 
 
-def not_found(what: str = "Not found.") -> ImError:
-    return ImError("not_found", what)
+def not_found(what: str | None = None) -> ImError:
+    return ImError("not_found", what or _("Not found."))
 
 
 def _flatten(detail: Any) -> dict[str, list[str]]:
@@ -71,13 +76,13 @@ def to_im_error(exc: Exception) -> ImError | None:
     if isinstance(exc, Http404):
         return not_found()
     if isinstance(exc, PermissionDenied):
-        return ImError("forbidden", "You may not do this.")
+        return ImError("forbidden", _("You may not do this."))
     if isinstance(exc, drf_exceptions.ValidationError):
         return invalid(_flatten(exc.detail))
     if isinstance(exc, drf_exceptions.ParseError):
         return ImError("invalid", str(exc.detail))
     if isinstance(exc, (drf_exceptions.NotAuthenticated, drf_exceptions.AuthenticationFailed)):
-        return ImError("unauthenticated", "Authentication is required.")
+        return ImError("unauthenticated", _("Authentication is required."))
     if isinstance(exc, drf_exceptions.PermissionDenied):
         return ImError("forbidden", str(exc.detail))
     if isinstance(exc, drf_exceptions.NotFound):
@@ -85,7 +90,7 @@ def to_im_error(exc: Exception) -> ImError | None:
     if isinstance(exc, drf_exceptions.UnsupportedMediaType):
         return ImError("unsupported_media_type", str(exc.detail))
     if isinstance(exc, drf_exceptions.Throttled):
-        return ImError("rate_limited", "Too many requests.")
+        return ImError("rate_limited", _("Too many requests."))
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
         return ImError("invalid", str(exc.detail))
     if isinstance(exc, drf_exceptions.APIException):

@@ -2,11 +2,13 @@
 
 import re
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
 
 from accounts.models import Block, User
 from imsite.errors import ImError, invalid, not_found
@@ -57,8 +59,15 @@ def do_register(username: str, password: str, display_name: str) -> User:
         raise ImError("conflict", "This username is taken.", {"username": ["This username is taken."]}) from None
 
 
+def check_language(value: object) -> str | None:
+    if value is None or (isinstance(value, str) and value in dict(settings.LANGUAGES)):
+        return value  # type: ignore[return-value]
+    choices = ", ".join(code for code, _name in settings.LANGUAGES)
+    raise invalid({"language": [_("One of: %(choices)s, or null.") % {"choices": choices}]})
+
+
 def do_update_profile(user: User, display_name: object = None, avatar_attachment_id: object = None,
-                      set_avatar: bool = False) -> User:
+                      set_avatar: bool = False, language: object = None, set_language: bool = False) -> User:
     from chat.actions.attachments import check_avatar_image
 
     fields = []
@@ -68,6 +77,9 @@ def do_update_profile(user: User, display_name: object = None, avatar_attachment
     if set_avatar:
         user.avatar = check_avatar_image(user.id, avatar_attachment_id, field="avatar_attachment_id")
         fields.append("avatar")
+    if set_language:
+        user.language = check_language(language)
+        fields.append("language")
     if fields:
         user.save(update_fields=fields)
     return user

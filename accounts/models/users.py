@@ -1,9 +1,13 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 
 
 class User(AbstractUser):
+    # The UI language the user chose (docs/api.md section 12); null: not chosen, the browser's
+    # Accept-Language decides.
+    language = models.CharField(max_length=16, null=True, blank=True, choices=settings.LANGUAGES)
     display_name = models.CharField(max_length=64, blank=True)
     avatar = models.ForeignKey("chat.Attachment", null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="+")

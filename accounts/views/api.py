@@ -9,7 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.actions import tokens, users
-from accounts.representations import user_dict
+from accounts.representations import me_dict, user_dict
+from imsite.i18n import activate_user_language
 from imsite.pagination import page_by_id
 
 UserSchema = inline_serializer("User", {
@@ -66,21 +67,32 @@ class LogoutView(APIView):
         return Response(status=204)
 
 
+MeSchema = inline_serializer("Me", {
+    "id": serializers.IntegerField(), "username": serializers.CharField(),
+    "display_name": serializers.CharField(), "avatar_url": serializers.CharField(allow_null=True),
+    "language": serializers.ChoiceField(choices=["en", "zh-hans"], allow_null=True),
+})
+
+
 class MeView(APIView):
-    @extend_schema(responses={200: UserSchema})
+    @extend_schema(responses={200: MeSchema})
     def get(self, request: Request) -> Response:
-        return Response(user_dict(request.user))
+        return Response(me_dict(request.user))
 
     @extend_schema(request=inline_serializer("MePatch", {
         "display_name": serializers.CharField(required=False),
-        "avatar_attachment_id": serializers.IntegerField(required=False, allow_null=True)}),
-        responses={200: UserSchema})
+        "avatar_attachment_id": serializers.IntegerField(required=False, allow_null=True),
+        "language": serializers.ChoiceField(choices=["en", "zh-hans"], required=False, allow_null=True)}),
+        responses={200: MeSchema})
     def patch(self, request: Request) -> Response:
         data = request.data
         user = users.do_update_profile(
             request.user, display_name=data.get("display_name"),
-            avatar_attachment_id=data.get("avatar_attachment_id"), set_avatar="avatar_attachment_id" in data)
-        return Response(user_dict(user))
+            avatar_attachment_id=data.get("avatar_attachment_id"), set_avatar="avatar_attachment_id" in data,
+            language=data.get("language"), set_language="language" in data)
+        # The answer (its error messages included) speaks the language just chosen.
+        activate_user_language(user)
+        return Response(me_dict(user))
 
 
 class UsersView(APIView):

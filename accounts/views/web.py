@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.actions.users import check_register
@@ -13,14 +14,14 @@ from imsite.errors import ImError
 
 
 class LoginForm(AuthenticationForm):
-    username = forms.CharField(label="Username", max_length=32)
-    password = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
+    username = forms.CharField(label=_("Username"), max_length=32)
+    password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput)
 
 
 class RegisterForm(forms.Form):
-    username = forms.CharField(label="Username", max_length=32)
-    display_name = forms.CharField(label="Display name", max_length=64, required=False)
-    password = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
+    username = forms.CharField(label=_("Username"), max_length=32)
+    display_name = forms.CharField(label=_("Display name"), max_length=64, required=False)
+    password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput)
 
 
 def login_page(request: HttpRequest) -> HttpResponse:

@@ -1,6 +1,7 @@
 // Entry point: reads the page context, builds the UI modules and starts the chat.
 import { setCsrfToken } from './api.js';
 import { $ } from './dom.js';
+import { gettext } from './i18n.js';
 import { Chat } from './chat.js';
 import { initNotify, announce, unannounce, showError } from './ui/notify.js';
 import { ConversationList } from './ui/conversation-list.js';
@@ -11,11 +12,11 @@ import { MessageSearch } from './ui/search.js';
 import { CallManager } from './ui/call.js';
 
 const CONNECTION_TEXT = {
-  connecting: 'Connecting…',
-  open: 'Connecting…',
-  ready: 'Online',
-  down: 'Offline — reconnecting…',
-  fatal: 'Disconnected',
+  connecting: gettext('Connecting…'),
+  open: gettext('Connecting…'),
+  ready: gettext('Online'),
+  down: gettext('Offline — reconnecting…'),
+  fatal: gettext('Disconnected'),
 };
 
 function boot() {
