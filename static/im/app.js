@@ -10,6 +10,7 @@ import { ContactsPanel } from './ui/contacts.js';
 import { GroupPanel, openNewGroupDialog } from './ui/group-panel.js';
 import { MessageSearch } from './ui/search.js';
 import { CallManager } from './ui/call.js';
+import { PageTitle } from './ui/title.js';
 
 const CONNECTION_TEXT = {
   connecting: gettext('Connecting…'),
@@ -36,6 +37,7 @@ function boot() {
 
   const body = document.body;
   const calls = new CallManager(chat);
+  const pageTitle = new PageTitle(chat.store, document.title);
 
   const openConversation = (convId, { focus = true } = {}) => {
     showTab('chats');
@@ -54,7 +56,7 @@ function boot() {
     view.show(null);
     body.classList.remove('show-conversation');
     history.replaceState(null, '', location.pathname + location.search);
-    document.title = 'Chat';
+    pageTitle.setBase('Chat');
     $('#conversation-list .conversation-open')?.focus();
   };
 
@@ -62,6 +64,7 @@ function boot() {
     root: $('#conversation'),
     placeholder: $('#conversation-placeholder'),
     onBack: closeConversation,
+    title: pageTitle,
     onGroupInfo: (conv) => groupPanel.open(conv.group.id),
     onCall: (convId, media) => calls.start(convId, media).catch((err) => showError(`Call failed: ${err.message}`)),
   });

@@ -77,11 +77,16 @@ export function initials(name) {
   return chars.join('').toUpperCase();
 }
 
-/** A stable hue for an avatar background. */
+/**
+ * A stable hue for an avatar background. FNV-1a then a murmur3 finaliser: ids that differ only
+ * in their last digit (1, 2, 3...) must land far apart on the colour wheel, not one degree apart.
+ */
 export function hueFor(key) {
-  let hash = 0;
-  for (const ch of String(key)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
-  return hash % 360;
+  let hash = 0x811c9dc5;
+  for (const ch of String(key)) hash = Math.imul(hash ^ ch.codePointAt(0), 0x01000193);
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return ((hash ^ (hash >>> 16)) >>> 0) % 360;
 }
 
 export function displayName(user) {

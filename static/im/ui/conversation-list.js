@@ -79,7 +79,7 @@ export class ConversationList {
       'aria-current': isActive ? 'true' : null,
       onclick: () => this.onOpen(conv.id),
     },
-    avatar(title, conv.type === 'group' ? conv.group?.avatar_url : conv.peer?.avatar_url, conv.id, { online }),
+    avatar(title, conv.type === 'group' ? conv.group?.avatar_url : conv.peer?.avatar_url, conv.peer?.id ?? conv.id, { online }),
     h('span', { class: 'conversation-text' },
       h('span', { class: 'conversation-top' },
         h('span', { class: 'conversation-name', text: title }),

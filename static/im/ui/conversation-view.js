@@ -11,9 +11,20 @@ import { showError, announce } from './notify.js';
 
 const TYPING_SHOW_MS = 4000;
 const GROUP_READ_LIMIT = 10;
+// Messages of one sender closer than this in time are drawn as one run.
+const RUN_GAP_MS = 5 * 60 * 1000;
+
+/** Whether `msg` continues the run of `prev` (same sender, same day, a few minutes apart). */
+function continuesRun(prev, msg) {
+  if (!prev || !msg || prev.type === 'system' || msg.type === 'system') return false;
+  if (String(prev.sender_id) !== String(msg.sender_id)) return false;
+  if (dayKey(prev.created_at) !== dayKey(msg.created_at)) return false;
+  const gap = Date.parse(msg.created_at) - Date.parse(prev.created_at);
+  return !(gap > RUN_GAP_MS);
+}
 
 export class ConversationView {
-  constructor(chat, { root, placeholder, onBack, onGroupInfo, onCall }) {
+  constructor(chat, { root, placeholder, onBack, onGroupInfo, onCall, title }) {
     this.chat = chat;
     this.store = chat.store;
     this.root = root;
@@ -27,6 +38,12 @@ export class ConversationView {
     this.groupReads = new Map(); // `${convId}:${seq}` -> {read, total}
     this.groupReadTimer = null;
     this.forceBottom = false;
+    this.pageTitle = title;
+    // "New messages" divider: shown above the first message from others after this seq.
+    this.unreadAfter = null;
+    this.unreadDivider = h('li', { class: 'unread-divider', role: 'separator', 'aria-label': 'New messages' },
+      h('span', { text: 'New messages' }));
+    this.scrollToDivider = false;
 
     this.backButton = h('button', { type: 'button', class: 'icon-button back-button', 'aria-label': 'Back to conversations', onclick: onBack }, icon('back'));
     this.avatarSlot = h('span', { class: 'header-avatar' });
@@ -90,6 +107,10 @@ export class ConversationView {
       this.typing.clear();
       this.typingLine.textContent = '';
       this.forceBottom = true;
+      // Captured before the conversation is marked read (that happens after its history loads).
+      const conv = convId ? this.store.conversations.get(convId) : null;
+      this.unreadAfter = conv && (conv.unread_count ?? 0) > 0 ? conv.read_seq ?? 0 : null;
+      this.scrollToDivider = this.unreadAfter != null;
     }
     this.placeholder.hidden = !!convId;
     this.view.hidden = !convId;
@@ -111,7 +132,7 @@ export class ConversationView {
     const store = this.store;
     const title = store.conversationTitle(conv);
     if (this.title.textContent !== title) this.title.textContent = title;
-    document.title = `${title} · Chat`;
+    this.pageTitle.setBase(`${title} · Chat`);
     let online = null;
     let subtitle = '';
     if (conv.type === 'direct') {
@@ -124,7 +145,7 @@ export class ConversationView {
     }
     this.subtitle.textContent = subtitle;
     this.subtitle.dataset.online = online == null ? '' : String(online);
-    setChildren(this.avatarSlot, avatar(title, conv.type === 'group' ? conv.group?.avatar_url : conv.peer?.avatar_url, conv.id, { online, size: 'lg' }));
+    setChildren(this.avatarSlot, avatar(title, conv.type === 'group' ? conv.group?.avatar_url : conv.peer?.avatar_url, conv.peer?.id ?? conv.id, { online, size: 'lg' }));
 
     const key = `${conv.id}|${conv.type}`;
     if (this.actions.dataset.key !== key) {
@@ -216,7 +237,12 @@ export class ConversationView {
     const nodes = [];
     const seen = new Set();
     let lastDay = null;
-    for (const msg of thread.sorted()) {
+    const sorted = thread.sorted();
+    const dividerAt = this.unreadAfter == null ? -1 : sorted.findIndex((m) => m.seq != null
+      && m.seq > this.unreadAfter && !this.store.isMe(m.sender_id) && m.type !== 'system');
+    for (const [index, msg] of sorted.entries()) {
+      const prev = sorted[index - 1];
+      const next = sorted[index + 1];
       const day = dayKey(msg.created_at);
       if (day !== lastDay) {
         lastDay = day;
@@ -230,6 +256,9 @@ export class ConversationView {
         }
         nodes.push(dayEl);
       }
+      if (index === dividerAt) nodes.push(this.unreadDivider);
+      ctx.first = index === dividerAt || !continuesRun(prev, msg);
+      ctx.last = index + 1 === dividerAt || !continuesRun(msg, next);
       ctx.groupRead = conv.type === 'group' && msg.seq != null ? this.groupReads.get(`${conv.id}:${msg.seq}`) ?? null : null;
       const sig = messageSignature(msg, ctx) + `|${ctx.myRole}`;
       const key = msg._key ?? msg.msg_id;
@@ -256,7 +285,13 @@ export class ConversationView {
     this.olderStatus.textContent = !thread.loaded ? 'Loading messages…' : thread.loadingOlder ? 'Loading earlier messages…' : '';
 
     const newFirst = this.list.querySelector('.msg')?.dataset.msgId;
-    if (this.forceBottom || atBottom) {
+    if (this.scrollToDivider && thread.loaded) {
+      // Opening with unread messages: start at the first unread one, not at the bottom.
+      this.scrollToDivider = false;
+      this.forceBottom = false;
+      if (this.unreadDivider.isConnected) this.unreadDivider.scrollIntoView({ block: 'start' });
+      else sc.scrollTop = sc.scrollHeight;
+    } else if (this.forceBottom || atBottom) {
       sc.scrollTop = sc.scrollHeight;
       if (thread.loaded) this.forceBottom = false;
     } else if (prevFirst && newFirst !== prevFirst) {

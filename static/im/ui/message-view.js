@@ -2,7 +2,9 @@
 import { icon } from './icons.js';
 import { h, safeUrl } from '../dom.js';
 import { clockTime, coords, duration, fileSize, fullTime, osmUrl, systemSentence } from '../format.js';
+import { avatar } from './avatar.js';
 import { menuButton } from './menu.js';
+import { richText } from './richtext.js';
 
 const RECALL_WINDOW_MS = 120 * 1000;
 const STATUS_TEXT = {
@@ -33,12 +35,22 @@ export function canRecall(msg, { store, myRole }) {
   }
 }
 
+/** A user's names as they may follow an `@` in a text. */
+function namesOf(store, id) {
+  const user = store.users.get(id) ?? store.users.get(Number(id));
+  return user ? [user.display_name, user.username] : [];
+}
+
 function renderContent(msg, store) {
   const c = msg.content ?? {};
   if (msg.recalled) return h('p', { class: 'msg-recalled', text: 'Message recalled' });
   switch (msg.type) {
     case 'text':
-      return h('p', { class: 'msg-text', text: String(c.text ?? '') });
+      return h('p', { class: 'msg-text' }, richText(String(c.text ?? ''), {
+        mentions: c.mentions,
+        namesOf: (id) => namesOf(store, id),
+        isMe: (id) => store.isMe(id),
+      }));
     case 'image': {
       const full = safeUrl(c.url) ?? safeUrl(c._localUrl);
       const thumb = safeUrl(c.thumbnail_url) ?? full;
@@ -88,8 +100,14 @@ function renderContent(msg, store) {
   }
 }
 
+/** Whether the text mentions the current user. */
+export function mentionsMe(msg, store) {
+  return !msg.recalled && (msg.content?.mentions ?? []).some((id) => store.isMe(id));
+}
+
 /**
- * ctx: {store, conv, myRole, groupRead: {read, total}|null, onRetry, onDiscard, onRecall}
+ * ctx: {store, conv, myRole, groupRead: {read, total}|null, first, last (the message opens /
+ * closes a run of one sender's messages), onRetry, onDiscard, onRecall}
  */
 export function renderMessage(msg, ctx) {
   const { store, conv } = ctx;
@@ -107,7 +125,8 @@ export function renderMessage(msg, ctx) {
   }
 
   const senderName = mine ? 'You' : store.userName(msg.sender_id);
-  const showSender = conv?.type === 'group' && !mine;
+  const inGroup = conv?.type === 'group';
+  const showSender = inGroup && !mine && ctx.first;
   const meta = h('div', { class: 'msg-meta' },
     h('time', { datetime: msg.created_at, title: fullTime(msg.created_at), text: clockTime(msg.created_at) }));
   if (status) {
@@ -115,7 +134,7 @@ export function renderMessage(msg, ctx) {
       h('span', { 'aria-hidden': 'true', text: STATUS_ICON[status] ?? '' }),
       h('span', { class: 'status-label', text: ` ${STATUS_TEXT[status] ?? status}` })));
   }
-  if (mine && conv?.type === 'group' && ctx.groupRead && msg.seq != null && !msg.recalled) {
+  if (mine && inGroup && ctx.groupRead && msg.seq != null && !msg.recalled) {
     meta.append(h('span', { class: 'msg-group-read', text: `Read by ${ctx.groupRead.read} of ${ctx.groupRead.total}` }));
   }
 
@@ -132,9 +151,9 @@ export function renderMessage(msg, ctx) {
       h('button', { type: 'button', class: 'link-button', onclick: () => ctx.onDiscard(msg) }, 'Discard'));
   }
 
-  let menu = null;
+  const tools = [];
   if (!msg.recalled && msg.seq != null) {
-    menu = menuButton({
+    tools.push(menuButton({
       label: 'Message options',
       className: 'msg-menu',
       items: () => {
@@ -146,15 +165,30 @@ export function renderMessage(msg, ctx) {
         if (!items.length) items.push({ label: 'No actions available', onSelect: () => {} });
         return items;
       },
-    });
+    }));
   }
 
-  return h('li', { class: `msg ${mine ? 'msg-own' : 'msg-other'}`, dataset },
-    bubble, menu, actions.length ? h('div', { class: 'msg-actions' }, ...actions) : null);
+  // In a group, others' runs of messages carry the sender's avatar beside their last message.
+  let face = null;
+  if (inGroup && !mine) {
+    const user = store.users.get(msg.sender_id) ?? store.users.get(Number(msg.sender_id));
+    face = h('span', { class: 'msg-avatar' },
+      ctx.last ? avatar(senderName, user?.avatar_url, msg.sender_id, { size: 'sm' }) : null);
+  }
+
+  const classes = ['msg', mine ? 'msg-own' : 'msg-other'];
+  if (ctx.first) classes.push('msg-first');
+  if (ctx.last) classes.push('msg-last');
+  if (mentionsMe(msg, store)) classes.push('msg-mentions-me');
+  return h('li', { class: classes.join(' '), dataset },
+    face,
+    h('div', { class: 'msg-main' },
+      h('div', { class: 'msg-row' }, bubble, tools.length ? h('div', { class: 'msg-tools' }, ...tools) : null),
+      actions.length ? h('div', { class: 'msg-actions' }, ...actions) : null));
 }
 
 /** Signature deciding whether an existing element can be reused. */
 export function messageSignature(msg, ctx) {
   const read = ctx.groupRead ? `${ctx.groupRead.read}/${ctx.groupRead.total}` : '';
-  return `${msg.msg_id}|${msg._v}|${ctx.store.statusOf(msg)}|${read}|${ctx.store.userName(msg.sender_id)}|${ctx.conv?.type}`;
+  return `${msg.msg_id}|${msg._v}|${ctx.store.statusOf(msg)}|${read}|${ctx.store.userName(msg.sender_id)}|${ctx.conv?.type}|${ctx.first}|${ctx.last}`;
 }
