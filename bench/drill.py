@@ -1,16 +1,25 @@
-"""Fault drill for the distributed mode (issue 7, item 4): steady chat traffic while, in turn, a
-daphne node is killed, the Celery worker is killed, Redis is restarted and PostgreSQL is restarted;
-after each fault and a recovery period, every message `ack`ed to a sender must be in the
-receiver's history exactly once and must have reached the receiver's device.
+"""Fault drill for the distributed mode: chat traffic while, in turn, a daphne node is killed
+(-9), the Celery worker is killed (-9), Redis is restarted empty, the main PostgreSQL database is
+restarted (immediate stop, crash recovery) and one message shard is restarted; after each fault and
+a recovery period, every message `ack`ed to a sender must be in the conversation's history exactly
+once and must have reached every other device of every member.
 
-    python bench/drill.py                       # every fault, about 4 minutes
-    python bench/drill.py --faults daphne --pairs 4 --steady 5 --recovery 8   # a short one
+    python bench/drill.py                     # every fault at half the capacity, about 5 minutes
+    python bench/drill.py --doc docs/operations.md   # the same, and its table into the docs
+    python bench/drill.py --faults daphne,redis --pairs 3 --groups 1 --rate 3 --steady 3   # short
 
-Everything is private and on loopback: its own PostgreSQL cluster (initdb into a temporary
-directory, on a free port; as the `postgres` OS user when run as root) with the databases `main`,
-`shard0` and `shard1`, its own redis-server on a free port without persistence (as production
-here), then the product's four processes started like Procfile.dist (two daphne nodes, a Celery
-worker with concurrency 2, Celery beat). Nothing it starts outlives it.
+Everything is private and on loopback: three PostgreSQL clusters of its own (initdb into a
+temporary directory, each on a free port; as the `postgres` OS user when run as root), holding the
+main database, shard 0 and shard 1 one each, so a fault restarts exactly one of them; its own
+redis-server on a free port without persistence (as production here); then the product's four
+processes started like Procfile.dist (two daphne nodes, a Celery worker with concurrency 2, Celery
+beat). Nothing it starts outlives it.
+
+Traffic: direct conversations and groups, each with one sending device; every user has
+`--devices` sockets spread over both nodes. By default the drill first measures the closed-loop
+capacity of this very set-up (`--window` messages in flight per conversation) and then runs the
+steady phase and every fault open loop at `--load` (0.5) of it; `--capacity` takes the figure from
+elsewhere (bench/run.py), `--rate` sets a fixed rate per conversation instead (the CI drill).
 
 The clients reuse bench/loadclient.py (REST setup, sockets, `Link` for hello/heartbeat/synced and
 batched `delivered`) and add what a mobile app does: reconnect with backoff to either node, resend
@@ -19,11 +28,11 @@ server answers `invalid_msg_id` (reservations live in Redis, which keeps nothing
 after each reconnect call /api/v1/sync and pull `messages?after_seq=` past what the device holds
 (also when it sees a gap in `seq`).
 
-Per phase (the steady start, then one per fault) it prints messages sent, acked, lost (acked but
-missing from the receiver's REST history, or never on the receiver's device), duplicated (a
-msg_id twice in history, two history rows with the same text or the same seq) and the time to
-recover (from the fault until every sender had an ack again for a send made after the fault).
-Exit status 0 when nothing was lost or duplicated. `--json PATH` writes the result.
+Per phase it prints messages sent and their rate, acked, lost (acked but missing from the
+history, or never on one of the devices), duplicated (a msg_id twice in history, two history rows
+with the same text or the same seq) and the time to recover (from the fault until every sender had
+an ack again for a send made after the fault). Exit status 0 when nothing was lost or duplicated.
+`--json PATH` writes the result, `--doc PATH` puts the report between the markers in that file.
 """
 
 from __future__ import annotations
@@ -69,7 +78,7 @@ from loadclient import (
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-FAULTS = ("daphne", "worker", "redis", "postgres")
+FAULTS = ("daphne", "worker", "redis", "postgres-main", "postgres-shard")
 READY_TIMEOUT = 90.0
 RESERVE_BATCH = 200
 RESERVE_LOW = 50
@@ -143,14 +152,17 @@ class Proc:
 
 
 class Postgres:
-    """A throwaway cluster: initdb, pg_ctl start/stop on a free port, trust auth on loopback."""
+    """A throwaway cluster holding one database of the same name: initdb, pg_ctl start/stop on a
+    free port, trust auth on loopback. One cluster per database, so that a fault can restart the
+    main database or one message shard alone."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, name: str) -> None:
         binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
         if not binaries:
             raise RuntimeError("no /usr/lib/postgresql/*/bin/initdb: install PostgreSQL's server package")
         self.bin = Path(binaries[-1]).parent
-        self.dir = root / "pg"
+        self.name = name
+        self.dir = root / f"pg-{name}"
         self.data = self.dir / "data"
         self.log = self.dir / "postgres.log"
         self.port = free_port()
@@ -162,22 +174,22 @@ class Postgres:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         subprocess.run([*prefix, *argv], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
 
-    def url(self, db: str) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/{db}"
+    def url(self, db: str | None = None) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{db or self.name}"
 
-    def init(self, databases: list[str]) -> None:
+    def init(self) -> None:
         self._run(
             str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"
         )
         self.start()
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            for db in databases:
-                conn.execute(f'CREATE DATABASE "{db}"')
+            conn.execute(f'CREATE DATABASE "{self.name}"')
 
     def start(self) -> None:
         # fsync=off: a throwaway cluster on a disk shared with other work. Commits still write the
         # WAL to the kernel, so killing PostgreSQL's processes loses nothing; an OS crash would.
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c max_connections=200 -c fsync=off"
+        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c max_connections=200 -c fsync=off"
+                   " -c shared_buffers=32MB")
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
 
     def stop(self, mode: str = "immediate") -> None:
@@ -225,20 +237,21 @@ class Redis:
 class Product:
     """The four processes of Procfile.dist, on the private services."""
 
-    def __init__(self, root: Path, pg: Postgres, rds: Redis, retry_delays: str) -> None:
+    def __init__(self, root: Path, pgs: dict[str, Postgres], rds: Redis, retry_delays: str) -> None:
         self.root = root
         self.ports = {"web1": free_port(), "web2": free_port()}
         self.env = dict(os.environ)
         self.env.update(
             {
-                "DATABASE_URL": pg.url("main"),
-                "IM_MESSAGE_SHARDS": f"{pg.url('shard0')},{pg.url('shard1')}",
+                "DATABASE_URL": pgs["main"].url(),
+                "IM_MESSAGE_SHARDS": f"{pgs['shard0'].url()},{pgs['shard1'].url()}",
                 "REDIS_URL": rds.url,
                 "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
                 "DJANGO_DEBUG": "false",
                 "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
                 "IM_DATA_DIR": str(root / "data"),
                 "IM_SEND_RATE": "100000",
+                "IM_TEST_FAST_PASSWORDS": "true",  # a hundred sign-ups, not a password-hashing benchmark
                 "IM_ACK_RETRY_DELAYS": retry_delays,
                 "PYTHONUNBUFFERED": "1",
             }
@@ -391,41 +404,110 @@ class Device:
             await self.link.close()
 
 
-class PairClient:
-    """A sender and a receiver (on different nodes at first) in one direct conversation."""
+class Inbox:
+    """One device that must receive a conversation's messages: a member's device, or one of the
+    sender's other devices. It holds what was pushed to it or pulled by it, by seq."""
 
-    def __init__(self, drill: Drill, index: int, sender: Account, receiver: Account, conversation_id: str) -> None:
-        self.drill, self.index, self.cid = drill, index, conversation_id
-        self.sender_account, self.receiver_account = sender, receiver
+    def __init__(self, conv: Conv, account: Account, name: str, urls: list[str]) -> None:
+        self.conv, self.account = conv, account
+        self.device = Device(name, [socket_url(u, account) for u in urls], conv.drill.stats, self.on_frame,
+                             self.connected)
+        self.got: Counter[str] = Counter()  # msg_id -> pushes received
+        self.pulled: set[str] = set()  # msg_ids this device got by its own pull
+        self.seqs: set[int] = set()
+        self.floor = 0  # every seq up to this one is held
+        self.pulling = False
+
+    def on_frame(self, frame: Frame) -> None:
+        if frame.get("type") != "message":
+            return
+        message = frame["message"]
+        if message.get("conversation_id") != self.conv.cid:
+            return
+        msg_id = str(message["msg_id"])
+        if self.device.link is not None:
+            self.device.link.delivered(self.conv.cid, msg_id)
+        self.got[msg_id] += 1
+        self.hold(message["seq"])
+        if message["seq"] > self.floor + 1:
+            self.conv.drill.counts["gap_seen"] += 1
+            self.conv.spawn(self.pull())
+
+    def hold(self, seq: int) -> None:
+        self.seqs.add(seq)
+        while self.floor + 1 in self.seqs:
+            self.floor += 1
+
+    async def connected(self) -> None:
+        self.conv.spawn(self.catch_up())
+
+    async def catch_up(self) -> None:
+        """After a reconnect: /sync, then pull past what this device holds when the server is ahead."""
+        drill = self.conv.drill
+        try:
+            _, data = await drill.rest(self.device.http).call(
+                "sync", "GET", "/api/v1/sync", None, self.account.token, ok=(200,)
+            )
+        except CLIENT_ERRORS:
+            drill.counts["sync_failed"] += 1
+            return
+        for conversation in data.get("conversations", []):
+            if conversation.get("id") == self.conv.cid and conversation.get("last_seq", 0) > self.floor:
+                await self.pull()
+
+    async def pull(self) -> None:
+        if self.pulling:
+            return
+        self.pulling = True
+        drill, cid = self.conv.drill, self.conv.cid
+        try:
+            for message in await drill.history(self.device.http, self.account.token, cid, self.floor):
+                msg_id = str(message["msg_id"])
+                if message["seq"] not in self.seqs:
+                    self.pulled.add(msg_id)
+                    if self.device.link is not None:
+                        self.device.link.delivered(cid, msg_id)
+                self.hold(message["seq"])
+            drill.counts["pulls"] += 1
+        except CLIENT_ERRORS:
+            drill.counts["pull_failed"] += 1
+        finally:
+            self.pulling = False
+
+    def reached(self, msg: Msg) -> bool:
+        return self.got[msg.msg_id] > 0 or msg.msg_id in self.pulled
+
+
+class Conv:
+    """One conversation (direct, or a group) with one sending device; every other device of every
+    member, the sender's own other devices included, must get each message. The sending device
+    starts on one node, the other devices alternate between the nodes."""
+
+    def __init__(self, drill: Drill, index: int, kind: str, members: list[Account], cid: str) -> None:
+        self.drill, self.index, self.kind, self.cid = drill, index, kind, cid
+        self.members = members
         urls = [drill.product.ws("web1"), drill.product.ws("web2")]
         if index % 2:
             urls.reverse()
-        stats = drill.stats
-        self.sender = Device(
-            f"pair {index} sender",
-            [socket_url(u, sender) for u in urls],
-            stats,
-            self.on_sender_frame,
-            self.sender_connected,
-        )
-        self.receiver = Device(
-            f"pair {index} receiver",
-            [socket_url(u, receiver) for u in urls[::-1]],
-            stats,
-            self.on_receiver_frame,
-            self.receiver_connected,
-        )
+        self.sender = Device(f"{kind} {index} sender", [socket_url(u, members[0]) for u in urls], drill.stats,
+                             self.on_sender_frame, self.sender_connected)
+        self.inboxes = [
+            Inbox(self, account, f"{kind} {index} user {u} device {d}", urls[::-1] if (u + d) % 2 == 0 else urls)
+            for u, account in enumerate(members)
+            for d in range(1 if u == 0 else 0, drill.args.devices)
+        ]
         self.messages: list[Msg] = []
         self.by_id: dict[str, Msg] = {}
         self.unsent: deque[Msg] = deque()
         self.ids: deque[str] = deque()
         self.ids_asked = 0.0
-        self.got: Counter[str] = Counter()  # msg_id -> pushes received by the receiver's device
-        self.pulled: set[str] = set()  # msg_ids the receiver's device got by its own pull
-        self.seqs: set[int] = set()  # seqs the receiver's device holds
-        self.floor = 0  # every seq up to this one is held
-        self.pulling = False
+        self.in_flight = 0
+        self.freed = asyncio.Event()  # an ack arrived (the closed loop may send again)
         self.tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def devices(self) -> list[Device]:
+        return [self.sender, *(inbox.device for inbox in self.inboxes)]
 
     def spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -435,9 +517,11 @@ class PairClient:
     # --- sender --------------------------------------------------------------------------------
     def new_message(self) -> None:
         k = len(self.messages)
-        msg = Msg(k, f"drill {self.drill.run_id} {self.index} {k}", self.drill.phase)
+        msg = Msg(k, f"drill {self.drill.run_id} {self.kind} {self.index} {k}", self.drill.phase)
         self.messages.append(msg)
+        self.drill.phase_msgs[msg.phase].append((self, msg))
         self.drill.counts["sent"] += 1
+        self.in_flight += 1
         self.unsent.append(msg)
         self.spawn(self.pump())
 
@@ -455,13 +539,8 @@ class PairClient:
     async def transmit(self, msg: Msg) -> None:
         msg.last_sent = time.monotonic()
         await self.sender.send(
-            {
-                "type": "send",
-                "msg_id": msg.msg_id,
-                "conversation_id": self.cid,
-                "msg_type": "text",
-                "content": {"text": msg.text},
-            }
+            {"type": "send", "msg_id": msg.msg_id, "conversation_id": self.cid, "msg_type": "text",
+             "content": {"text": msg.text}}
         )
 
     async def sender_connected(self) -> None:
@@ -480,6 +559,7 @@ class PairClient:
                 self.drill.counts["repeated_ack"] += 1
                 return
             msg.acked_at, msg.ack_seq = time.monotonic(), frame.get("seq")
+            self.settled()
             self.drill.on_ack(self.index, msg)
         elif kind == "msg_ids":
             self.ids.extend(str(i) for i in frame.get("ids") or [])
@@ -487,10 +567,13 @@ class PairClient:
             self.spawn(self.pump())
         elif kind == "error":
             self.on_error(frame)
-        elif kind == "message":  # the sender's own messages from an earlier socket; acknowledge them
+        elif kind == "message" and self.sender.link is not None:  # a group's notice, or an own earlier message
             message = frame["message"]
-            if self.sender.link is not None:
-                self.sender.link.delivered(message["conversation_id"], str(message["msg_id"]))
+            self.sender.link.delivered(message["conversation_id"], str(message["msg_id"]))
+
+    def settled(self) -> None:
+        self.in_flight -= 1
+        self.freed.set()
 
     def on_error(self, frame: Frame) -> None:
         code = str(frame.get("code"))
@@ -507,77 +590,28 @@ class PairClient:
             self.spawn(self.pump())
         elif code == "rate_limited":
             self.spawn(self.later(1.0, self.transmit(msg)))
-        else:
+        elif not msg.refused:
             msg.refused = code
+            self.settled()
 
     @staticmethod
     async def later(delay: float, coro: Awaitable[None]) -> None:
         await asyncio.sleep(delay)
         await coro
 
-    # --- receiver ------------------------------------------------------------------------------
-    def on_receiver_frame(self, frame: Frame) -> None:
-        if frame.get("type") != "message":
-            return
-        message = frame["message"]
-        if message.get("conversation_id") != self.cid:
-            return
-        msg_id = str(message["msg_id"])
-        if self.receiver.link is not None:
-            self.receiver.link.delivered(self.cid, msg_id)
-        self.got[msg_id] += 1
-        self.hold(message["seq"])
-        if message["seq"] > self.floor + 1:
-            self.drill.counts["gap_seen"] += 1
-            self.spawn(self.pull())
-
-    def hold(self, seq: int) -> None:
-        self.seqs.add(seq)
-        while self.floor + 1 in self.seqs:
-            self.floor += 1
-
-    async def receiver_connected(self) -> None:
-        self.spawn(self.catch_up())
-
-    async def catch_up(self) -> None:
-        """After a reconnect: /sync, then pull past what this device holds when the server is ahead."""
-        try:
-            _, data = await self.drill.rest(self.receiver.http).call(
-                "sync", "GET", "/api/v1/sync", None, self.receiver_account.token, ok=(200,)
-            )
-        except CLIENT_ERRORS:
-            self.drill.counts["sync_failed"] += 1
-            return
-        for conversation in data.get("conversations", []):
-            if conversation.get("id") == self.cid and conversation.get("last_seq", 0) > self.floor:
-                await self.pull()
-
-    async def pull(self) -> None:
-        if self.pulling:
-            return
-        self.pulling = True
-        try:
-            base = self.receiver.http
-            for message in await self.drill.history(base, self.receiver_account.token, self.cid, self.floor):
-                msg_id = str(message["msg_id"])
-                if message["seq"] not in self.seqs:
-                    self.pulled.add(msg_id)
-                    if self.receiver.link is not None:
-                        self.receiver.link.delivered(self.cid, msg_id)
-                self.hold(message["seq"])
-            self.drill.counts["pulls"] += 1
-        except CLIENT_ERRORS:
-            self.drill.counts["pull_failed"] += 1
-        finally:
-            self.pulling = False
-
+    # --- receivers -----------------------------------------------------------------------------
     def reached(self, msg: Msg) -> bool:
-        return self.got[msg.msg_id] > 0 or msg.msg_id in self.pulled
+        return all(inbox.reached(msg) for inbox in self.inboxes)
+
+    def missed_by(self, msg: Msg) -> str:
+        inbox = next(inbox for inbox in self.inboxes if not inbox.reached(msg))
+        return (f"{inbox.device.name} holds seqs up to {inbox.floor} without a gap, {len(inbox.seqs)} in all, "
+                f"socket {'up' if inbox.device.up else 'down'} on {inbox.device.http}")
 
     async def close(self) -> None:
         for task in list(self.tasks):
             task.cancel()
-        await asyncio.gather(self.sender.close(), self.receiver.close(), return_exceptions=True)
+        await asyncio.gather(*(device.close() for device in self.devices), return_exceptions=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -592,24 +626,33 @@ class PhaseResult:
     lost: int = 0
     duplicated: int = 0
     unacked: int = 0
+    seconds: float = 0.0  # how long the phase's traffic ran
     recover_s: float | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.seconds if self.seconds else 0.0
 
 
 class Drill:
     def __init__(self, args: argparse.Namespace, root: Path) -> None:
         self.args, self.root = args, root
         self.run_id = f"{random.getrandbits(24):06x}"
-        self.pg = Postgres(root)
+        self.pgs = {name: Postgres(root, name) for name in ("main", "shard0", "shard1")}
         self.redis = Redis(root)
-        self.product = Product(root, self.pg, self.redis, args.retry_delays)
+        self.product = Product(root, self.pgs, self.redis, args.retry_delays)
         self.stats = Stats()
         self.counts: Counter[str] = Counter()
-        self.pairs: list[PairClient] = []
+        self.convs: list[Conv] = []
         self.phase = 0
+        self.phase_msgs: dict[int, list[tuple[Conv, Msg]]] = {0: []}
         self.fault_at: float | None = None
         self.first_ack: dict[int, float] = {}  # sender -> first ack after the fault (for a send after it)
         self.rests: dict[str, Rest] = {}
+        self.capacity: float | None = args.capacity  # closed-loop msgs/s, when the run is load-based
+        self.rate = args.rate  # per conversation, open loop
+        self.shard_hit = ""  # which shard the postgres-shard fault restarts, and why
 
     def rest(self, base: str) -> Rest:
         if base not in self.rests:
@@ -622,7 +665,7 @@ class Drill:
             self.first_ack[sender] = time.monotonic()
 
     async def history(self, base: str, token: str, cid: str, after: int = 0) -> list[Frame]:
-        """The receiver's history after `after`, every page (the offline pull of docs/api.md section 3)."""
+        """A member's history after `after`, every page (the offline pull of docs/api.md)."""
         rows: list[Frame] = []
         query = f"after_seq={after}&limit=200"
         while True:
@@ -637,116 +680,167 @@ class Drill:
     # --- services ------------------------------------------------------------------------------
     def start_services(self) -> None:
         started = time.monotonic()
-        self.pg.init(["main", "shard0", "shard1"])
+        for pg in self.pgs.values():
+            pg.init()
         self.redis.start()
         self.product.migrate()
         self.product.start()
+        ports = ", ".join(f"{name} :{pg.port}" for name, pg in self.pgs.items())
         log(
-            f"PostgreSQL :{self.pg.port}, Redis :{self.redis.port}, nodes :{self.product.ports['web1']} and "
+            f"PostgreSQL {ports}; Redis :{self.redis.port}; nodes :{self.product.ports['web1']} and "
             f":{self.product.ports['web2']}, worker, beat up in {time.monotonic() - started:.0f}s (logs in {self.root})"
         )
 
     def stop_services(self) -> None:
         self.product.stop()
         self.redis.proc.kill(signal.SIGTERM)
-        if self.pg.running():
-            try:
-                self.pg.stop("fast")
-            except (subprocess.SubprocessError, OSError) as exc:
-                log(f"stopping PostgreSQL: {exc}")
+        for pg in self.pgs.values():
+            if pg.running():
+                try:
+                    pg.stop("fast")
+                except (subprocess.SubprocessError, OSError) as exc:
+                    log(f"stopping PostgreSQL {pg.name}: {exc}")
+
+    def busiest_shard(self) -> str:
+        """The message shard holding the most of the drill's conversations (read from the main database)."""
+        with psycopg.connect(self.pgs["main"].url()) as conn:
+            rows = conn.execute(
+                "SELECT shard, count(*) FROM conversations_conversation WHERE id = ANY(%s) GROUP BY shard",
+                [[c.cid for c in self.convs]],
+            ).fetchall()
+        shard, count = max(rows, key=lambda row: (row[1], -row[0]))
+        self.shard_hit = f"shard{shard}: {count} of {len(self.convs)} conversations"
+        return f"shard{shard}"
 
     async def inject(self, fault: str) -> None:
         """The fault, a short outage, then the component back (as an orchestrator would restart it)."""
         down = self.args.down
-        if fault == "daphne":
-            self.product.procs["web1"].kill()
+        if fault in ("daphne", "worker"):
+            name = "web1" if fault == "daphne" else "worker"
+            self.product.procs[name].kill()
             await asyncio.sleep(down)
-            await asyncio.to_thread(self.product.start, "web1")
-        elif fault == "worker":
-            self.product.procs["worker"].kill()
-            await asyncio.sleep(down)
-            await asyncio.to_thread(self.product.start, "worker")
+            await asyncio.to_thread(self.product.start, name)
         elif fault == "redis":
             self.redis.proc.kill()
             await asyncio.sleep(min(down, 2.0))
             await asyncio.to_thread(self.redis.start)
-        elif fault == "postgres":
-            await asyncio.to_thread(self.pg.stop, "immediate")
+        else:  # postgres-main, postgres-shard
+            pg = self.pgs["main" if fault == "postgres-main" else await asyncio.to_thread(self.busiest_shard)]
+            await asyncio.to_thread(pg.stop, "immediate")
             await asyncio.sleep(min(down, 2.0))
-            await asyncio.to_thread(self.pg.start)
+            await asyncio.to_thread(pg.start)
 
     # --- traffic -------------------------------------------------------------------------------
     async def setup_clients(self) -> None:
-        rest = self.rest(self.product.http("web1"))
+        args, rest = self.args, self.rest(self.product.http("web1"))
 
-        async def one(i: int) -> PairClient:
-            sender = await account(rest, f"drill_{self.run_id}_{2 * i}")
-            receiver = await account(rest, f"drill_{self.run_id}_{2 * i + 1}")
-            await befriend(rest, sender, receiver)
-            return PairClient(self, i, sender, receiver, await direct_conversation(rest, sender, receiver))
+        async def user(name: str) -> Account:
+            return await account(rest, f"drill_{self.run_id}_{name}")
 
-        self.pairs = list(await asyncio.gather(*(one(i) for i in range(self.args.pairs))))
-        self.runners = [asyncio.ensure_future(d.run()) for p in self.pairs for d in (p.sender, p.receiver)]
-        deadline = time.monotonic() + 30
-        while not all(p.sender.up and p.receiver.up for p in self.pairs):
+        async def direct(i: int) -> Conv:
+            a, b = await user(f"d{i}a"), await user(f"d{i}b")
+            await befriend(rest, a, b)
+            return Conv(self, i, "direct", [a, b], await direct_conversation(rest, a, b))
+
+        async def group(i: int) -> Conv:
+            members = [await user(f"g{i}m{m}") for m in range(args.group_size)]
+            _, data = await rest.call(
+                "group", "POST", "/api/v1/groups",
+                {"name": f"drill {i}", "member_ids": [m.user_id for m in members[1:]]}, members[0].token, ok=(201,),
+            )
+            return Conv(self, args.pairs + i, "group", members, str(data["conversation_id"]))
+
+        self.convs = list(await asyncio.gather(*(direct(i) for i in range(args.pairs)),
+                                               *(group(i) for i in range(args.groups))))
+        devices = [d for c in self.convs for d in c.devices]
+        self.runners = [asyncio.ensure_future(d.run()) for d in devices]
+        deadline = time.monotonic() + 60
+        while not all(d.up for d in devices):
             if time.monotonic() > deadline:
-                raise SetupError("the clients did not all connect within 30s")
+                raise SetupError(f"only {sum(d.up for d in devices)} of {len(devices)} sockets connected within 60s")
             await asyncio.sleep(0.1)
+        users = sum(len(c.members) for c in self.convs)
+        log(f"{args.pairs} direct conversations and {args.groups} groups of {args.group_size}: {users} users, "
+            f"{len(devices)} sockets")
 
-    async def traffic(self, pair: PairClient) -> None:
-        interval = 1.0 / self.args.rate
+    async def open_loop(self, conv: Conv) -> None:
+        interval = 1.0 / self.rate
         await asyncio.sleep(random.random() * interval)
         while True:
-            pair.new_message()
+            conv.new_message()
             await asyncio.sleep(interval * (0.5 + random.random()))
+
+    async def closed_loop(self, conv: Conv) -> None:
+        """Keep `--window` messages of this conversation unacknowledged, no more."""
+        while True:
+            while conv.in_flight < self.args.window:
+                conv.new_message()
+            conv.freed.clear()
+            await conv.freed.wait()
+
+    async def measure_capacity(self) -> None:
+        """The closed loop of the same clients: its acked messages per second, after a warm-up."""
+        args = self.args
+        log(f"closed loop ({args.window} in flight per conversation) for {args.measure:.0f}s: capacity")
+        loops = [asyncio.ensure_future(self.closed_loop(c)) for c in self.convs]
+        await asyncio.sleep(2)
+        acked, started = self.counts["acked"], time.monotonic()
+        await asyncio.sleep(args.measure)
+        self.capacity = (self.counts["acked"] - acked) / (time.monotonic() - started)
+        for task in loops:
+            task.cancel()
+
+    def next_phase(self, phases: list[PhaseResult], name: str) -> None:
+        now = time.monotonic()
+        phases[-1].seconds = round(now - self.phase_started, 1)
+        self.phase += 1  # messages from now on belong to the new phase
+        self.phase_msgs[self.phase] = []
+        phases.append(PhaseResult(name))
+        self.phase_started = now
 
     async def status(self) -> None:
         """A progress line every 5 s: sockets up, what happened since the last line."""
         last: Counter[str] = Counter()
         while True:
             await asyncio.sleep(5)
-            up = sum(d.up for p in self.pairs for d in (p.sender, p.receiver))
+            devices = [d for c in self.convs for d in c.devices]
             now = self.counts + self.stats.errors
             delta = {k: v - last[k] for k, v in sorted(now.items()) if v != last[k]}
             last = Counter(now)
-            log(f"sockets up {up}/{2 * len(self.pairs)}; last 5s: {delta}")
+            log(f"sockets up {sum(d.up for d in devices)}/{len(devices)}; last 5s: {delta}")
 
     # --- checks --------------------------------------------------------------------------------
-    def phase_messages(self, pair: PairClient, phase: int) -> list[Msg]:
-        return [m for m in pair.messages if m.phase == phase]
-
     async def settle(self, phase: int, timeout: float) -> None:
         """Wait until every message of the phase is acked (or refused) and every acked one reached
-        the receiver's device; traffic goes on meanwhile (tagged with the next phase)."""
+        every device; traffic goes on meanwhile (tagged with the next phase)."""
         deadline = time.monotonic() + timeout
+        pending = list(self.phase_msgs[phase])
         while time.monotonic() < deadline:
-            if all(
-                (m.acked_at is not None and p.reached(m)) or m.refused
-                for p in self.pairs
-                for m in self.phase_messages(p, phase)
-            ):
+            pending = [(c, m) for c, m in pending if not ((m.acked_at is not None and c.reached(m)) or m.refused)]
+            if not pending:
                 return
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.5)
 
     async def verify(self, phases: list[PhaseResult], only: int | None = None) -> None:
-        """Compare every acked message with the receiver's full REST history (from seq 0)."""
+        """Compare every acked message with a member's full REST history (from seq 0)."""
         for index, result in enumerate(phases):
             if only is None or index == only:
                 result.sent = result.acked = result.lost = result.duplicated = result.unacked = 0
                 result.notes = []
-        for pair in self.pairs:
-            rows = await self.history(self.product.http("web2"), pair.receiver_account.token, pair.cid)
+        for conv in self.convs:
+            rows = await self.history(self.product.http("web2"), conv.members[-1].token, conv.cid)
             by_id = Counter(str(r["msg_id"]) for r in rows)
             by_text = Counter(r["content"].get("text", "") for r in rows)
             by_seq = Counter(r["seq"] for r in rows)
             seq_of = {str(r["msg_id"]): r["seq"] for r in rows}
-            for msg in pair.messages:
+            for msg in conv.messages:
                 if only is not None and msg.phase != only:
                     continue
                 result = phases[msg.phase]
                 result.sent += 1
+                where = f"{conv.kind} {conv.index} k={msg.k}"
                 if msg.refused:
-                    result.notes.append(f"pair {pair.index} k={msg.k} refused: {msg.refused}")
+                    result.notes.append(f"{where} refused: {msg.refused}")
                 dup = max(0, by_text[msg.text] - 1)
                 if msg.acked_at is None:
                     result.unacked += 1
@@ -757,44 +851,54 @@ class Drill:
                 result.duplicated += dup
                 if by_id[msg.msg_id] == 0:
                     result.lost += 1
-                    result.notes.append(f"pair {pair.index} k={msg.k} msg_id={msg.msg_id}: acked, not in history")
-                elif not pair.reached(msg):
+                    result.notes.append(f"{where} msg_id={msg.msg_id}: acked, not in history")
+                elif not conv.reached(msg):
                     result.lost += 1
-                    result.notes.append(
-                        f"pair {pair.index} k={msg.k} msg_id={msg.msg_id} seq={msg.ack_seq}: acked, not on the device "
-                        f"(it holds seqs up to {pair.floor} without a gap, {len(pair.seqs)} in all, "
-                        f"socket {'up' if pair.receiver.up else 'down'} on {pair.receiver.http})"
-                    )
+                    result.notes.append(f"{where} msg_id={msg.msg_id} seq={msg.ack_seq}: acked, not on a device "
+                                        f"({conv.missed_by(msg)})")
                 elif seq_of[msg.msg_id] != msg.ack_seq:
-                    result.notes.append(
-                        f"pair {pair.index} k={msg.k}: ack seq {msg.ack_seq}, history {seq_of[msg.msg_id]}"
-                    )
+                    result.notes.append(f"{where}: ack seq {msg.ack_seq}, history {seq_of[msg.msg_id]}")
                 if dup:
-                    result.notes.append(f"pair {pair.index} k={msg.k} msg_id={msg.msg_id}: {dup} extra row(s)")
+                    result.notes.append(f"{where} msg_id={msg.msg_id}: {dup} extra row(s)")
 
     async def run(self) -> list[PhaseResult]:
         args = self.args
         await self.setup_clients()
-        senders = [asyncio.ensure_future(self.traffic(p)) for p in self.pairs]
-        senders.append(asyncio.ensure_future(self.status()))
+        monitor = asyncio.ensure_future(self.status())
+        self.phase_started = time.monotonic()
         phases = [PhaseResult("none (steady traffic)")]
-        log(f"{len(self.pairs)} pairs connected; steady traffic for {args.steady:.0f}s")
+        measured = self.rate is None and self.capacity is None
+        if measured:
+            phases[0].fault = "none (closed loop: capacity)"
+            await self.measure_capacity()
+            self.next_phase(phases, "none (steady traffic)")
+        if self.rate is None:
+            self.rate = args.load * self.capacity / len(self.convs)
+            log(f"capacity {self.capacity:.0f} msgs/s; open loop at {args.load:.0%} of it: "
+                f"{self.rate * len(self.convs):.0f} msgs/s")
+        senders = [asyncio.ensure_future(self.open_loop(c)) for c in self.convs]
+        if measured:
+            await self.close_phase(phases, 0)
+        log(f"steady traffic for {args.steady:.0f}s")
         await asyncio.sleep(args.steady)
         for fault in args.faults:
-            self.phase += 1  # messages from now on belong to this fault's phase
-            phases.append(PhaseResult(fault))
+            self.next_phase(phases, fault)
             await self.close_phase(phases, self.phase - 1)
             self.first_ack, self.fault_at = {}, time.monotonic()
             log(f"fault: {fault}")
             await self.inject(fault)
+            if fault == "postgres-shard":
+                phases[-1].fault = f"postgres-shard ({self.shard_hit})"
             await asyncio.sleep(args.recovery)
-            recovered = len(self.first_ack) == len(self.pairs)
+            recovered = len(self.first_ack) == len(self.convs)
             phases[-1].recover_s = round(max(self.first_ack.values()) - self.fault_at, 2) if recovered else None
-        for task in senders:
+        for task in [*senders, monitor]:
             task.cancel()
+        phases[-1].seconds = round(time.monotonic() - self.phase_started, 1)
         await self.close_phase(phases, self.phase)
         log("traffic stopped; final check of every message (late acks, late duplicates)")
-        await self.settle_all(args.settle)
+        for phase in range(self.phase + 1):
+            await self.settle(phase, args.settle)
         await self.verify(phases)
         return phases
 
@@ -802,27 +906,21 @@ class Drill:
         await self.settle(phase, self.args.settle)
         await self.verify(phases, only=phase)
         r = phases[phase]
-        log(
-            f"phase {r.fault}: sent {r.sent}, acked {r.acked}, lost {r.lost}, duplicated {r.duplicated}, "
-            f"unacked {r.unacked}"
-        )
+        log(f"phase {r.fault}: sent {r.sent} ({r.rate:.0f}/s), acked {r.acked}, lost {r.lost}, "
+            f"duplicated {r.duplicated}, unacked {r.unacked}")
         for note in r.notes[:5]:
             log(f"  {note}")
-
-    async def settle_all(self, timeout: float) -> None:
-        for phase in range(self.phase + 1):
-            await self.settle(phase, timeout)
 
     async def close(self) -> None:
         for task in getattr(self, "runners", []):
             task.cancel()
-        await asyncio.gather(*(p.close() for p in self.pairs), return_exceptions=True)
+        await asyncio.gather(*(c.close() for c in self.convs), return_exceptions=True)
 
 
 def table(phases: list[PhaseResult]) -> str:
     lines = [
-        "| fault | messages sent | acked | lost | duplicated | not acked at the end | time to recover |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| fault | messages sent | msgs/s | acked | lost | duplicated | not acked at the end | time to recover |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in phases:
         recover = (
@@ -830,29 +928,91 @@ def table(phases: list[PhaseResult]) -> str:
             if r.fault.startswith("none")
             else (f"{r.recover_s:.2f} s" if r.recover_s is not None else "not within the recovery period")
         )
-        lines.append(f"| {r.fault} | {r.sent} | {r.acked} | {r.lost} | {r.duplicated} | {r.unacked} | {recover} |")
+        lines.append(f"| {r.fault} | {r.sent} | {r.rate:.0f} | {r.acked} | {r.lost} | {r.duplicated} | {r.unacked} "
+                     f"| {recover} |")
     return "\n".join(lines)
+
+
+DOC_START, DOC_END = "<!-- drill result: written by bench/drill.py --doc -->", "<!-- end of drill result -->"
+
+
+def report(drill: Drill, phases: list[PhaseResult], argv: list[str]) -> str:
+    """The run as Markdown: what ran, under what load, the table, the client counters."""
+    args = drill.args
+    traffic = (f"{args.pairs} direct conversations and {args.groups} groups of {args.group_size}, one sender each, "
+               f"{args.devices} devices per user")
+    if args.rate is None:
+        measured = "given with --capacity" if args.capacity is not None else "measured by the drill's closed loop"
+        traffic += (f"; capacity {drill.capacity:.0f} msgs/s ({measured}, {args.window} in flight per conversation),"
+                    f" faults at {args.load:.0%} of it ({drill.rate * len(drill.convs):.0f} msgs/s offered)")
+    else:
+        traffic += f"; {args.rate:g} msgs/s per conversation ({args.rate * len(drill.convs):g} msgs/s offered)"
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(drill.counts.items()))
+    closes = ", ".join(f"{k} {v}" for k, v in sorted(drill.stats.errors.items())) or "none"
+    command = " ".join(["python bench/drill.py", *argv])
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return "\n".join([
+        f"Result of `{command}`, {when}, {os.cpu_count()} cores, load average {load} at the end.",
+        f"Traffic: {traffic}.",
+        "",
+        table(phases),
+        "",
+        f"Client counters: {counts}. Socket closes and error frames seen by the clients: {closes}.",
+    ])
+
+
+def shown_argv(argv: list[str]) -> list[str]:
+    """The command line without the options that only say where the result goes."""
+    shown, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--json", "--doc"):
+            skip = True
+        elif not arg.startswith(("--json=", "--doc=", "--keep")):
+            shown.append(arg)
+    return shown
+
+
+def write_doc(path: Path, text: str) -> None:
+    """Replace the block between the markers in `path` with `text`."""
+    doc = path.read_text()
+    start, end = doc.index(DOC_START) + len(DOC_START), doc.index(DOC_END)
+    path.write_text(f"{doc[:start]}\n{text}\n{doc[end:]}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--faults", default=",".join(FAULTS), help=f"comma-separated, in order, from {FAULTS}")
-    parser.add_argument("--pairs", type=int, default=10, help="sender/receiver pairs")
-    parser.add_argument("--rate", type=float, default=1.0, help="messages per second per sender")
+    parser.add_argument("--pairs", type=int, default=20, help="direct conversations (two users each)")
+    parser.add_argument("--groups", type=int, default=5, help="group conversations")
+    parser.add_argument("--group-size", type=int, default=4, help="members per group")
+    parser.add_argument("--devices", type=int, default=2, help="devices (sockets) per user")
+    parser.add_argument("--rate", type=float, help="messages per second per conversation (instead of --load)")
+    parser.add_argument("--load", type=float, default=0.5, help="open-loop rate as a fraction of the capacity")
+    parser.add_argument("--capacity", type=float, help="closed-loop msgs/s (e.g. from bench/run.py); else measured")
+    parser.add_argument("--window", type=int, default=10, help="messages in flight per conversation, closed loop")
+    parser.add_argument("--measure", type=float, default=15.0, help="seconds of closed loop that measure capacity")
     parser.add_argument("--steady", type=float, default=10.0, help="seconds of traffic before the first fault")
     parser.add_argument("--down", type=float, default=4.0, help="seconds a killed process stays down")
     parser.add_argument("--recovery", type=float, default=15.0, help="seconds of traffic after each fault")
     parser.add_argument("--settle", type=float, default=30.0, help="at most this long for a phase to settle")
     parser.add_argument("--retry-delays", default="1,3,10", help="IM_ACK_RETRY_DELAYS of the product")
     parser.add_argument("--json", type=Path, help="also write the result as JSON here")
+    parser.add_argument("--doc", type=Path, help=f"write the result into this file between {DOC_START!r} and its end")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
     args = parser.parse_args(argv)
     args.faults = [f for f in args.faults.split(",") if f]
     unknown = set(args.faults) - set(FAULTS)
     if unknown:
         parser.error(f"unknown fault(s) {sorted(unknown)}; choose from {FAULTS}")
-    if not 1 <= args.pairs <= 100 or not 0 < args.rate <= 50:
-        parser.error("--pairs must be 1..100 and --rate 0..50")
+    if not 0 <= args.pairs <= 200 or not 0 <= args.groups <= 50 or args.pairs + args.groups == 0:
+        parser.error("--pairs must be 0..200, --groups 0..50, not both 0")
+    if not 2 <= args.group_size <= 20 or not 1 <= args.devices <= 5:
+        parser.error("--group-size must be 2..20 and --devices 1..5")
+    if args.rate is not None and not 0 < args.rate <= 50 or not 0 < args.load <= 1:
+        parser.error("--rate must be 0..50 and --load 0..1")
     return args
 
 
@@ -864,9 +1024,10 @@ async def amain(drill: Drill) -> list[PhaseResult]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="im-drill-"))
-    root.chmod(0o755)  # the postgres OS user must reach its data directory inside
+    root.chmod(0o755)  # the postgres OS user must reach its data directories inside
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `finally` stops what was started
     drill = Drill(args, root)
     ok = False
@@ -874,16 +1035,17 @@ def main(argv: list[str] | None = None) -> int:
         drill.start_services()
         phases = asyncio.run(amain(drill))
         ok = all(r.lost == 0 and r.duplicated == 0 for r in phases)
-        print(table(phases), flush=True)
+        text = report(drill, phases, shown_argv(argv))
+        print(text, flush=True)
         for r in phases:
             for note in r.notes[:20]:
                 print(f"  {r.fault}: {note}", flush=True)
-        print(f"client counters: {dict(sorted(drill.counts.items()))}", flush=True)
-        print(f"socket closes and error frames seen by clients: {dict(drill.stats.errors)}", flush=True)
         if args.json:
-            args.json.write_text(
-                orjson.dumps({"ok": ok, "phases": [asdict(r) for r in phases], "counts": dict(drill.counts)}).decode()
-            )
+            result = {"ok": ok, "phases": [asdict(r) | {"rate": r.rate} for r in phases], "counts": dict(drill.counts),
+                      "capacity": drill.capacity}
+            args.json.write_text(orjson.dumps(result).decode())
+        if args.doc:
+            write_doc(args.doc, text)
     finally:
         drill.stop_services()
         if args.keep or not ok:
