@@ -626,6 +626,7 @@ class PhaseResult:
     lost: int = 0
     duplicated: int = 0
     unacked: int = 0
+    late: int = 0  # acked, yet not on every device when the phase was checked (--settle after its end)
     seconds: float = 0.0  # how long the phase's traffic ran
     recover_s: float | None = None
     notes: list[str] = field(default_factory=list)
@@ -906,6 +907,7 @@ class Drill:
         await self.settle(phase, self.args.settle)
         await self.verify(phases, only=phase)
         r = phases[phase]
+        r.late = r.lost
         log(f"phase {r.fault}: sent {r.sent} ({r.rate:.0f}/s), acked {r.acked}, lost {r.lost}, "
             f"duplicated {r.duplicated}, unacked {r.unacked}")
         for note in r.notes[:5]:
@@ -919,8 +921,9 @@ class Drill:
 
 def table(phases: list[PhaseResult]) -> str:
     lines = [
-        "| fault | messages sent | msgs/s | acked | lost | duplicated | not acked at the end | time to recover |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| fault | messages sent | msgs/s | acked | lost | duplicated | not acked at the end | late "
+        "| time to recover |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in phases:
         recover = (
@@ -929,7 +932,7 @@ def table(phases: list[PhaseResult]) -> str:
             else (f"{r.recover_s:.2f} s" if r.recover_s is not None else "not within the recovery period")
         )
         lines.append(f"| {r.fault} | {r.sent} | {r.rate:.0f} | {r.acked} | {r.lost} | {r.duplicated} | {r.unacked} "
-                     f"| {recover} |")
+                     f"| {r.late} | {recover} |")
     return "\n".join(lines)
 
 
