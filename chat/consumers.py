@@ -9,6 +9,7 @@ import orjson
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils.translation import gettext
 
 from chat.actions import calls, delivery, local_sweeper, messages, realtime, recall, receipts
 from chat.actions.connect import Connecting, Setup, do_connect_many
@@ -124,24 +125,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # The limit is in bytes: a text frame's UTF-8 may be up to 4 bytes per character.
         if raw is None or len(raw) > MAX_FRAME_BYTES or (
                 isinstance(raw, str) and len(raw) * 4 > MAX_FRAME_BYTES and len(raw.encode()) > MAX_FRAME_BYTES):
-            await self.send_error("too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+            await self.send_error("too_large",
+                                  gettext("Frames are limited to %(count)d bytes.") % {"count": MAX_FRAME_BYTES})
             return
         try:
             frame = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            await self.send_error("invalid_frame", "A frame must be a JSON object.")
+            await self.send_error("invalid_frame", gettext("A frame must be a JSON object."))
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-            await self.send_error("invalid_frame", "A frame must be a JSON object with a type.")
+            await self.send_error("invalid_frame", gettext("A frame must be a JSON object with a type."))
             return
         if contains_nul(frame):
-            await self.send_error("invalid_frame", "Text must not contain NUL characters.")
+            await self.send_error("invalid_frame", gettext("Text must not contain NUL characters."))
             return
         kind = frame["type"]
         handler = self.HANDLERS.get(kind)
         metrics.FRAMES_IN.labels(type=kind if handler else "unknown").inc()
         if handler is None:
-            await self.send_error("unknown_type", f"Unknown frame type {kind[:40]!r}.")
+            await self.send_error("unknown_type", gettext("Unknown frame type %(type)r.") % {"type": kind[:40]})
             return
         try:
             await handler(self, frame)
@@ -153,7 +155,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def _require(frame: dict, *names: str) -> None:
         missing = [name for name in names if name not in frame]
         if missing:
-            raise ImError("invalid_frame", f"Missing field(s): {', '.join(missing)}.")
+            raise ImError("invalid_frame", gettext("Missing field(s): %(fields)s.") % {"fields": ", ".join(missing)})
 
     async def on_ping(self, frame: dict) -> None:
         await self.send_frame({"type": "pong", "ts": time.time()})

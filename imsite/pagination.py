@@ -6,6 +6,8 @@ import binascii
 import json
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from imsite.errors import invalid
 
 DEFAULT_LIMIT = 50
@@ -19,9 +21,9 @@ def page_limit(params: Any, default: int = DEFAULT_LIMIT) -> int:
     try:
         value = int(raw)
     except (TypeError, ValueError):
-        raise invalid({"limit": ["Must be an integer."]}) from None
+        raise invalid({"limit": [_("Must be an integer.")]}) from None
     if value < 1:
-        raise invalid({"limit": ["Must be at least 1."]})
+        raise invalid({"limit": [_("Must be at least 1.")]})
     return min(value, MAX_LIMIT)
 
 
@@ -37,7 +39,7 @@ def decode_cursor(params: Any) -> Any:
     try:
         return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except (ValueError, binascii.Error):
-        raise invalid({"cursor": ["Not a cursor this server issued."]}) from None
+        raise invalid({"cursor": [_("Not a cursor this server issued.")]}) from None
 
 
 def page(results: list, next_position: Any) -> dict[str, Any]:
@@ -50,7 +52,7 @@ def page_by_id(queryset: Any, params: Any, render: Any, *, descending: bool = Tr
     after = decode_cursor(params)
     if after is not None:
         if not isinstance(after, int):
-            raise invalid({"cursor": ["Not a cursor this server issued."]})
+            raise invalid({"cursor": [_("Not a cursor this server issued.")]})
         queryset = queryset.filter(id__lt=after) if descending else queryset.filter(id__gt=after)
     rows = list(queryset[: limit + 1])
     more = len(rows) > limit

@@ -3,6 +3,7 @@ valid JSON but not an object is refused as `invalid` here, before a view reads f
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -13,7 +14,7 @@ class JSONObjectParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
         data = super().parse(stream, media_type, parser_context)
         if not isinstance(data, dict):
-            raise ParseError("The JSON body must be an object.")
+            raise ParseError(_("The JSON body must be an object."))
         if contains_nul(data):
-            raise ParseError("Text must not contain NUL characters.")
+            raise ParseError(_("Text must not contain NUL characters."))
         return data

@@ -8,11 +8,20 @@ never deadlock.
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.actions.users import access_user
 from accounts.models import Block, FriendRequest, Friendship, User
 from accounts.representations import friend_request_dict
 from imsite.errors import ImError, invalid, not_found
+
+
+def answered_message(request: FriendRequest) -> str:
+    """Why a request that is no longer pending cannot be answered."""
+    return {
+        FriendRequest.Status.ACCEPTED: gettext("This request was accepted."),
+        FriendRequest.Status.REJECTED: gettext("This request was rejected."),
+    }.get(request.status, gettext("This request was cancelled."))
 
 
 def lock_pair(a: int, b: int) -> None:
@@ -53,24 +62,24 @@ def _make_friends(a: int, b: int) -> None:
 def check_send_request(sender: User, to_user_id: object, message: object = "") -> tuple[FriendRequest, bool]:
     """Returns (request, created). A pending request the other way is accepted at once."""
     if to_user_id is None:
-        raise invalid({"to_user_id": ["This field is required."]})
+        raise invalid({"to_user_id": [gettext("This field is required.")]})
     if message is None:
         message = ""
     if not isinstance(message, str) or len(message) > 500:
-        raise invalid({"message": ["A string of at most 500 characters."]})
+        raise invalid({"message": [gettext("A string of at most 500 characters.")]})
     if isinstance(to_user_id, bool) or not isinstance(to_user_id, (int, str)):
-        raise invalid({"to_user_id": ["Must be a user id."]})
+        raise invalid({"to_user_id": [gettext("Must be a user id.")]})
     target = access_user(to_user_id)
     if target.id == sender.id:
-        raise invalid({"to_user_id": ["You cannot befriend yourself."]})
+        raise invalid({"to_user_id": [gettext("You cannot befriend yourself.")]})
     with transaction.atomic():
         lock_pair(sender.id, target.id)
         if is_blocked_between(sender.id, target.id):
-            raise ImError("blocked", "One of you has blocked the other.")
+            raise ImError("blocked", gettext("One of you has blocked the other."))
         if are_friends(sender.id, target.id):
-            raise ImError("conflict", "You are already friends.")
+            raise ImError("conflict", gettext("You are already friends."))
         if FriendRequest.objects.filter(from_user=sender, to_user=target, status="pending").exists():
-            raise ImError("conflict", "A request is already pending.")
+            raise ImError("conflict", gettext("A request is already pending."))
         reverse = FriendRequest.objects.filter(from_user=target, to_user=sender, status="pending").first()
         if reverse is not None:
             return do_accept(reverse), False
@@ -83,7 +92,7 @@ def access_incoming_request(user: User, request_id: object) -> FriendRequest:
     try:
         return FriendRequest.objects.select_related("from_user", "to_user").get(id=int(request_id), to_user=user)  # type: ignore[arg-type]
     except (TypeError, ValueError, FriendRequest.DoesNotExist):
-        raise not_found("No such friend request.") from None
+        raise not_found(gettext("No such friend request.")) from None
 
 
 def do_accept(request: FriendRequest) -> FriendRequest:
@@ -93,9 +102,9 @@ def do_accept(request: FriendRequest) -> FriendRequest:
         if request.status == FriendRequest.Status.ACCEPTED:
             return request  # idempotent
         if request.status != FriendRequest.Status.PENDING:
-            raise ImError("conflict", f"This request was {request.status}.")
+            raise ImError("conflict", answered_message(request))
         if is_blocked_between(request.from_user_id, request.to_user_id):
-            raise ImError("blocked", "One of you has blocked the other.")
+            raise ImError("blocked", gettext("One of you has blocked the other."))
         request.status = FriendRequest.Status.ACCEPTED
         request.answered_at = timezone.now()
         request.save(update_fields=["status", "answered_at"])
@@ -111,7 +120,7 @@ def do_reject(request: FriendRequest) -> FriendRequest:
         if request.status == FriendRequest.Status.REJECTED:
             return request
         if request.status != FriendRequest.Status.PENDING:
-            raise ImError("conflict", f"This request was {request.status}.")
+            raise ImError("conflict", answered_message(request))
         request.status = FriendRequest.Status.REJECTED
         request.answered_at = timezone.now()
         request.save(update_fields=["status", "answered_at"])
@@ -121,7 +130,7 @@ def do_reject(request: FriendRequest) -> FriendRequest:
 
 def pending_requests(user: User, direction: str) -> QuerySet[FriendRequest]:
     if direction not in {"incoming", "outgoing"}:
-        raise invalid({"direction": ["Must be incoming or outgoing."]})
+        raise invalid({"direction": [gettext("Must be incoming or outgoing.")]})
     mine = {"to_user": user} if direction == "incoming" else {"from_user": user}
     return (FriendRequest.objects.filter(status="pending", **mine)
             .select_related("from_user", "to_user").order_by("-id"))
@@ -137,15 +146,15 @@ def do_unfriend(user: User, other_id: object) -> None:
         lock_pair(user.id, other.id)
         deleted, _ = Friendship.objects.filter(Q(user=user, friend=other) | Q(user=other, friend=user)).delete()
     if not deleted:
-        raise not_found("You are not friends.")
+        raise not_found(gettext("You are not friends."))
 
 
 def check_block(user: User, other_id: object) -> User:
     if other_id is None:
-        raise invalid({"user_id": ["This field is required."]})
+        raise invalid({"user_id": [gettext("This field is required.")]})
     other = access_user(other_id)
     if other.id == user.id:
-        raise invalid({"user_id": ["You cannot block yourself."]})
+        raise invalid({"user_id": [gettext("You cannot block yourself.")]})
     with transaction.atomic():
         lock_pair(user.id, other.id)
         Block.objects.get_or_create(blocker=user, blocked=other)
@@ -160,10 +169,10 @@ def do_unblock(user: User, other_id: object) -> None:
     try:
         other = int(other_id)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise not_found("No such block.") from None
+        raise not_found(gettext("No such block.")) from None
     deleted, _ = Block.objects.filter(blocker=user, blocked_id=other).delete()
     if not deleted:
-        raise not_found("No such block.")
+        raise not_found(gettext("No such block."))
 
 
 def blocked_users(user: User) -> QuerySet[User]:

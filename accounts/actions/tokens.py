@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from oauth2_provider.models import (
     get_access_token_model,
     get_application_model,
@@ -72,14 +73,14 @@ def do_issue_tokens(user: User) -> dict[str, Any]:
 
 def check_login(username: object, password: object) -> dict[str, Any]:
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
-        raise ImError("unauthenticated", "Wrong username or password.")
+        raise ImError("unauthenticated", gettext("Wrong username or password."))
     user = authenticate(username=username, password=password)
     if user is None:
         # Usernames are unique regardless of case: let "Alice" log in as "alice".
         match = User.objects.filter(username__iexact=username).first()
         user = authenticate(username=match.username, password=password) if match else None
     if user is None or not user.is_active:
-        raise ImError("unauthenticated", "Wrong username or password.")
+        raise ImError("unauthenticated", gettext("Wrong username or password."))
     return do_issue_tokens(user)
 
 
@@ -91,14 +92,14 @@ def token_checksum(token: str) -> str:
 
 def check_refresh(token: object) -> dict[str, Any]:
     if not isinstance(token, str) or not token:
-        raise ImError("unauthenticated", "Unknown or used refresh token.")
+        raise ImError("unauthenticated", gettext("Unknown or used refresh token."))
     with transaction.atomic():
         refresh = (RefreshToken.objects.select_for_update().select_related("user")
                    .filter(token_checksum=token_checksum(token), revoked__isnull=True).first())
         expired = refresh is not None and (
             refresh.created + timedelta(seconds=oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS) < timezone.now())
         if refresh is None or expired or not refresh.user.is_active:
-            raise ImError("unauthenticated", "Unknown or used refresh token.")
+            raise ImError("unauthenticated", gettext("Unknown or used refresh token."))
         # The old refresh token stops working; its access token lives until it expires, so open
         # sockets are not cut by a routine refresh.
         refresh.revoked = timezone.now()

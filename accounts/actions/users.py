@@ -19,19 +19,19 @@ DISPLAY_NAME_MAX = 64
 
 def check_display_name(value: object) -> str:
     if not isinstance(value, str):
-        raise invalid({"display_name": ["Must be a string."]})
+        raise invalid({"display_name": [_("Must be a string.")]})
     value = value.strip()
     if len(value) > DISPLAY_NAME_MAX:
-        raise invalid({"display_name": [f"At most {DISPLAY_NAME_MAX} characters."]})
+        raise invalid({"display_name": [_("At most %(count)d characters.") % {"count": DISPLAY_NAME_MAX}]})
     return value
 
 
 def check_register(username: object, password: object, display_name: object = "") -> User:
     errors: dict[str, list[str]] = {}
     if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
-        errors["username"] = ["3-32 characters: ASCII letters, digits and _."]
+        errors["username"] = [_("3-32 characters: ASCII letters, digits and _.")]
     if not isinstance(password, str) or not password:
-        errors["password"] = ["This field is required."]
+        errors["password"] = [_("This field is required.")]
     try:
         display = check_display_name(display_name or "")
     except ImError as exc:
@@ -50,13 +50,13 @@ def check_register(username: object, password: object, display_name: object = ""
 
 def do_register(username: str, password: str, display_name: str) -> User:
     if User.objects.filter(username__iexact=username).exists():
-        raise ImError("conflict", "This username is taken.", {"username": ["This username is taken."]})
+        raise ImError("conflict", _("This username is taken."), {"username": [_("This username is taken.")]})
     try:
         with transaction.atomic():
             return User.objects.create_user(username=username, password=password, display_name=display_name)
     except IntegrityError:
         # A concurrent sign-up with the same name (any case) won the unique index.
-        raise ImError("conflict", "This username is taken.", {"username": ["This username is taken."]}) from None
+        raise ImError("conflict", _("This username is taken."), {"username": [_("This username is taken.")]}) from None
 
 
 def check_language(value: object) -> str | None:
@@ -104,4 +104,4 @@ def access_user(user_id: object) -> User:
     try:
         return User.objects.get(id=int(user_id), is_active=True)  # type: ignore[arg-type]
     except (TypeError, ValueError, User.DoesNotExist):
-        raise not_found("No such user.") from None
+        raise not_found(_("No such user.")) from None

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from chat.actions import media
@@ -68,19 +69,19 @@ def check_upload_size(content_length: str | None) -> None:
     the multipart envelope; the file's own size is checked again once read."""
     declared = int(content_length) if content_length and content_length.isdigit() else 0
     if declared > settings.IM_MAX_UPLOAD_BYTES + 64 * 1024:
-        raise ImError("too_large", f"Files are limited to {settings.IM_MAX_UPLOAD_BYTES} bytes.")
+        raise ImError("too_large", _("Files are limited to %(count)d bytes.") % {"count": settings.IM_MAX_UPLOAD_BYTES})
 
 
 def check_upload(user: User, kind: Any, upload: Any) -> Attachment:
     """Validate the bytes for the kind and store the attachment."""
     if kind not in Attachment.Kind.values:
-        raise invalid({"kind": ["Must be image, voice or file."]})
+        raise invalid({"kind": [_("Must be image, voice or file.")]})
     if upload is None or not hasattr(upload, "read"):
-        raise invalid({"file": ["A file is required."]})
+        raise invalid({"file": [_("A file is required.")]})
     if upload.size == 0:
-        raise invalid({"file": ["The file is empty."]})
+        raise invalid({"file": [_("The file is empty.")]})
     if upload.size > settings.IM_MAX_UPLOAD_BYTES:
-        raise ImError("too_large", f"Files are limited to {settings.IM_MAX_UPLOAD_BYTES} bytes.")
+        raise ImError("too_large", _("Files are limited to %(count)d bytes.") % {"count": settings.IM_MAX_UPLOAD_BYTES})
     data = upload.read()
     name = clean_name(upload.name, kind)
     attachment = Attachment(uploader=user, kind=kind, name=name)
@@ -95,7 +96,7 @@ def check_upload(user: User, kind: Any, upload: Any) -> Attachment:
     elif kind == Attachment.Kind.VOICE:
         content_type = media.audio_type(data)
         if content_type is None:
-            raise media.unsupported("Not an audio file (WebM, Ogg, MP4/M4A, AAC, MP3 or WAV).")
+            raise media.unsupported(_("Not an audio file (WebM, Ogg, MP4/M4A, AAC, MP3 or WAV)."))
         attachment.content_type, extension = content_type, media.AUDIO_EXTENSIONS[content_type]
         if content_type == "audio/wav":
             attachment.duration_ms = media.wav_duration_ms(data)
@@ -112,19 +113,19 @@ def access_attachment(user_id: int, raw_id: Any) -> Attachment:
     active member of, or an avatar. Anyone else gets `not_found` (existence is not revealed)."""
     attachment_id = parse_id(raw_id)
     if attachment_id is None:
-        raise not_found("No such attachment.")
+        raise not_found(_("No such attachment."))
     shared = AttachmentUse.objects.filter(attachment_id=OuterRef("id")).filter(
         Exists(Membership.objects.filter(conversation_id=OuterRef("conversation_id"), user_id=user_id, active=True)))
     attachment = (Attachment.objects.filter(id=attachment_id)
                   .filter(Q(uploader_id=user_id) | Q(is_avatar=True) | Exists(shared)).first())
     if attachment is None:
-        raise not_found("No such attachment.")
+        raise not_found(_("No such attachment."))
     return attachment
 
 
 def thumbnail_type(attachment: Attachment) -> str:
     if not attachment.thumbnail:
-        raise not_found("This attachment has no thumbnail.")
+        raise not_found(_("This attachment has no thumbnail."))
     return THUMBNAIL_TYPES[attachment.thumbnail.name.rsplit(".", 1)[-1]]
 
 
@@ -137,7 +138,7 @@ def check_avatar_image(user_id: int, raw_id: Any, *, field: str) -> Attachment |
     attachment = attachment_id and Attachment.objects.filter(id=attachment_id, uploader_id=user_id,
                                                              kind=Attachment.Kind.IMAGE).first()
     if attachment is None:
-        raise invalid({field: ["Must be an image you uploaded."]})
+        raise invalid({field: [_("Must be an image you uploaded.")]})
     if not attachment.is_avatar:
         Attachment.objects.filter(id=attachment.id).update(is_avatar=True)
         attachment.is_avatar = True

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chat.actions.send import do_send_system_message
 from chat.models import Call
@@ -60,7 +61,7 @@ def check_call_frame(user_id: int, frame: dict[str, Any], channel: str | None = 
     membership = access_membership(user_id, frame.get("conversation_id"))
     conversation = membership.conversation
     if conversation.kind != Conversation.Kind.DIRECT:
-        raise not_found("Calls are made in direct conversations only.")
+        raise not_found(_("Calls are made in direct conversations only."))
     peer_id = peer_of(conversation.id, user_id)
     if action not in ENDING:
         # Ending a call is always allowed; anything that starts or carries one is a send.
@@ -74,28 +75,28 @@ def check_call_frame(user_id: int, frame: dict[str, Any], channel: str | None = 
                 Call.objects.create(call_id=call_id, conversation=conversation, inviter_id=user_id,
                                     callee_id=peer_id, media=frame["media"])
         except IntegrityError:
-            raise ImError("invalid_frame", "This call_id is already used.") from None
+            raise ImError("invalid_frame", _("This call_id is already used.")) from None
         send_event(relayed, [peer_id])
         return
     with transaction.atomic():
         call = _locked(call_id, conversation=conversation)
         if call is None:
-            raise not_found("No such call.")
+            raise not_found(_("No such call."))
         if call.state == Call.State.ENDED:
             if action in ENDING:
                 return  # the other side or a disconnect ended it first: nothing left to do
-            raise not_found("This call has ended.")
+            raise not_found(_("This call has ended."))
         is_callee = call.callee_id == user_id
         if action in ("ringing", "accept", "reject") and not is_callee:
-            raise ImError("forbidden", f"Only the callee may {action}.")
+            raise ImError("forbidden", _("Only the callee may %(action)s.") % {"action": action})
         if action == "cancel" and is_callee:
-            raise ImError("forbidden", "Only the inviter may cancel.")
+            raise ImError("forbidden", _("Only the inviter may cancel."))
         if action in ("ringing", "accept", "reject", "cancel") and call.state != Call.State.RINGING:
-            raise ImError("forbidden", "The call is no longer ringing.")
+            raise ImError("forbidden", _("The call is no longer ringing."))
         if action == "accept":
             if not Call.objects.filter(call_id=call_id, state=Call.State.RINGING).update(
                     state=Call.State.ACTIVE, accepted_at=timezone.now()):
-                raise not_found("This call has ended.")
+                raise not_found(_("This call has ended."))
         ended_at = None
         if action in ENDING:
             outcome = _outcome(call, user_id)

@@ -7,6 +7,7 @@ import struct
 from dataclasses import dataclass
 
 import puremagic
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from imsite.errors import ImError
@@ -47,7 +48,7 @@ def _pixels_guard(image: Image.Image) -> None:
     large frames is as expensive as one huge frame)."""
     frames = getattr(image, "n_frames", 1)
     if image.width * image.height * frames > Image.MAX_IMAGE_PIXELS:
-        raise ImError("too_large", "The image has too many pixels.")
+        raise ImError("too_large", _("The image has too many pixels."))
 
 
 def _encode(image: Image.Image, fmt: str, animated: bool) -> bytes:
@@ -98,9 +99,9 @@ def decode_image(data: bytes) -> DecodedImage:
             return DecodedImage(encoded, content_type, extension, upright.width, upright.height, thumbnail,
                           thumbnail_extension)
     except Image.DecompressionBombError:
-        raise ImError("too_large", "The image has too many pixels.") from None
+        raise ImError("too_large", _("The image has too many pixels.")) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error):
-        raise unsupported("Not a PNG, JPEG, GIF or WebP image that decodes.") from None
+        raise unsupported(_("Not a PNG, JPEG, GIF or WebP image that decodes.")) from None
 
 
 def _adts_frame(data: bytes, offset: int) -> int:

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from chat.models import Message
 from chat.representations import direct_status, message_dict
 from conversations.actions.access import access_membership
@@ -65,9 +67,9 @@ def _seq_param(params: Any, name: str) -> int | None:
     try:
         value = int(raw)
     except (TypeError, ValueError):
-        raise invalid({name: ["Must be an integer."]}) from None
+        raise invalid({name: [_("Must be an integer.")]}) from None
     if value < 0:
-        raise invalid({name: ["Must not be negative."]})
+        raise invalid({name: [_("Must not be negative.")]})
     return value
 
 
@@ -83,7 +85,7 @@ def history_page(user_id: int, conversation_id: Any, params: Any) -> dict[str, A
     if cursor is not None:
         if not (isinstance(cursor, list) and len(cursor) == 2 and cursor[0] in ("a", "b")
                 and isinstance(cursor[1], int)):
-            raise invalid({"cursor": ["Not a cursor this server issued."]})
+            raise invalid({"cursor": [_("Not a cursor this server issued.")]})
         after, before = (cursor[1], None) if cursor[0] == "a" else (None, cursor[1])
     render = _renderer(membership)
     queryset = _visible(membership)

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chat.actions.outbox import do_notify
 from chat.models import Message
@@ -23,11 +24,11 @@ def access_message(membership: Membership, raw_msg_id: Any) -> Message:
     try:
         msg_id = int(str(raw_msg_id))
     except (TypeError, ValueError):
-        raise not_found("No such message.") from None
+        raise not_found(_("No such message.")) from None
     message = (Message.objects.using(shard_alias(membership.conversation.shard))
                .filter(conversation_id=membership.conversation_id, msg_id=msg_id).first())
     if message is None or message.seq <= membership.visible_floor():
-        raise not_found("No such message.")
+        raise not_found(_("No such message."))
     return message
 
 
@@ -35,7 +36,7 @@ def _may_recall(membership: Membership, message: Message, *, moderator: bool) ->
     if moderator:
         return
     if message.type == Message.Type.SYSTEM:
-        raise ImError("forbidden", "System messages cannot be recalled.")
+        raise ImError("forbidden", _("System messages cannot be recalled."))
     if membership.conversation.kind == Conversation.Kind.GROUP and membership.role == "owner":
         return  # the owner recalls anyone's message, their own included, at any time
     if membership.conversation.kind == Conversation.Kind.GROUP and message.sender_id != membership.user_id:
@@ -44,11 +45,11 @@ def _may_recall(membership: Membership, message: Message, *, moderator: bool) ->
         mine = ROLE_RANK[membership.role]
         if membership.role == "admin" and sender_rank < mine:
             return
-        raise ImError("forbidden", "You may not recall this message.")
+        raise ImError("forbidden", _("You may not recall this message."))
     if message.sender_id != membership.user_id:
-        raise ImError("forbidden", "You can only recall your own messages.")
+        raise ImError("forbidden", _("You can only recall your own messages."))
     if timezone.now() - message.created_at > timedelta(seconds=settings.IM_RECALL_WINDOW):
-        raise ImError("recall_expired", "The recall window has passed.")
+        raise ImError("recall_expired", _("The recall window has passed."))
 
 
 def check_recall(user_id: int, conversation_id: Any, raw_msg_id: Any) -> Message:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from chat.actions.delivery import register_pushes
 from chat.models import Message
@@ -102,11 +103,11 @@ def do_mark_delivered_many(requests: list[Delivered]) -> list[list[str] | ImErro
             user_id = requests[index].user_id
             membership = member_of(found, user_id, requests[index].conversation_id)
             if membership is None:
-                results[index] = not_found("No such conversation.")
+                results[index] = not_found(gettext("No such conversation."))
                 continue
             mine = [rows[i] for i in ids if i in rows and rows[i][1] == membership.conversation_id]
             if not mine:
-                results[index] = not_found("No such message in this conversation.")
+                results[index] = not_found(gettext("No such message in this conversation."))
                 continue
             # The user's own messages need no acknowledgement (their other devices may send one anyway).
             known = set(membership.delivered_extra)

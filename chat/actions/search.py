@@ -14,6 +14,7 @@ from django.db import connections, models, transaction
 from django.db.models import Aggregate, BooleanField, Func, Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Concat, Greatest
+from django.utils.translation import gettext as _
 
 from chat.actions.content import TEXT_MAX
 from chat.models import Message
@@ -123,7 +124,7 @@ def _after(raw: Any) -> Q | None:
             and 0 <= raw[0] < 2**62 and 0 <= raw[1] < 2**63):
         at = EPOCH + timedelta(microseconds=raw[0])
         return Q(created_at__lt=at) | Q(created_at=at, msg_id__lt=raw[1])
-    raise invalid({"cursor": ["Not a cursor this server issued."]})
+    raise invalid({"cursor": [_("Not a cursor this server issued.")]})
 
 
 def _render(user_id: int, rows: list[Message]) -> list[dict[str, Any]]:
@@ -154,7 +155,7 @@ def search_messages(user_id: int, params: Any) -> dict[str, Any]:
     raw = params.get("q")
     needle = raw.strip().lower() if isinstance(raw, str) else ""
     if not needle:
-        raise invalid({"q": ["At least one character."]})
+        raise invalid({"q": [_("At least one character.")]})
     limit = page_limit(params)
     after = _after(decode_cursor(params))
     scopes = _scopes(user_id, params.get("conversation_id"))

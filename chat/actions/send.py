@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from chat.actions.content import check_content
 from chat.models import Attachment, AttachmentUse, Message
@@ -100,7 +101,7 @@ def _store_on_shard(alias: str, items: list[NewMessage]) -> list[SendResult | Im
         item = items[0]
         existing = Message.objects.using(alias).filter(msg_id=ids[0]).first()
         if existing is None or existing.sender_id != item.sender_id or existing.conversation_id != item.conversation.id:
-            return [ImError("invalid_msg_id", "This msg_id is already used.")]
+            return [ImError("invalid_msg_id", gettext("This msg_id is already used."))]
         return [SendResult(existing, created=False)]
     for item in items:
         metrics.MESSAGES_STORED.labels(kind=item.conversation.kind).inc()
@@ -223,7 +224,7 @@ def check_send_messages(requests: list[SendRequest]) -> list[SendResult | ImErro
         try:
             membership = member_of(found, request.user_id, request.conversation_id)
             if membership is None:
-                raise not_found("No such conversation.")
+                raise not_found(gettext("No such conversation."))
             msg_id = None if request.raw_msg_id is None else parse_msg_id(request.raw_msg_id)
             checked.append((index, membership, msg_id))
         except ImError as exc:
@@ -243,7 +244,7 @@ def check_send_messages(requests: list[SendRequest]) -> list[SendResult | ImErro
         try:
             if msg_id is not None and msg_id in first_of:
                 if conversation_of[first_of[msg_id]] != conversation.id:
-                    raise ImError("invalid_msg_id", "This msg_id is already used.")
+                    raise ImError("invalid_msg_id", gettext("This msg_id is already used."))
                 repeats.append((index, first_of[msg_id]))
                 continue
             if msg_id is not None and not reserved[index]:
@@ -253,7 +254,7 @@ def check_send_messages(requests: list[SendRequest]) -> list[SendResult | ImErro
                 continue
             if conversation.kind == Conversation.Kind.GROUP:
                 if conversation.group.dissolved:
-                    raise ImError("group_dissolved", "This group was dissolved.")
+                    raise ImError("group_dissolved", gettext("This group was dissolved."))
             else:
                 check_direct_allowed(request.user_id, membership.peer_id, blocked=membership.blocked_between,
                                      befriended=membership.befriended)
@@ -274,7 +275,7 @@ def check_send_messages(requests: list[SendRequest]) -> list[SendResult | ImErro
         if ok:
             to_store.append((index, item))
         else:
-            results[index] = ImError("rate_limited", "You are sending too fast.")
+            results[index] = ImError("rate_limited", gettext("You are sending too fast."))
     stored = store_messages([item for _, item in to_store])
     pushed: list[Stored] = []
     for (index, item), result in zip(to_store, stored, strict=True):

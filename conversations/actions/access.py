@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from conversations.models import Membership
 from imsite.errors import not_found
 
@@ -47,7 +49,7 @@ def access_membership(user_id: int, conversation_id: object, *, lock: bool = Fal
     found = access_memberships([(user_id, conversation_id)], lock=lock, related=related, **annotations)
     membership = member_of(found, user_id, conversation_id)
     if membership is None:
-        raise not_found("No such conversation.")
+        raise not_found(_("No such conversation."))
     return membership
 
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext
 
 from accounts.actions.friends import are_friends, is_blocked_between
 from accounts.actions.users import access_user
@@ -44,19 +45,19 @@ def check_direct_allowed(user_id: int, peer_id: int, *, blocked: bool | None = N
     """Blocks are checked first (docs/api.md section 3), then friendship when required. Answers
     already fetched (direct_checks) are used instead of asking the database again."""
     if blocked if blocked is not None else is_blocked_between(user_id, peer_id):
-        raise ImError("blocked", "One of you has blocked the other.")
+        raise ImError("blocked", gettext("One of you has blocked the other."))
     if settings.IM_DIRECT_REQUIRES_FRIENDSHIP and not (
             befriended if befriended is not None else are_friends(user_id, peer_id)):
-        raise ImError("not_friends", "You can only message friends.")
+        raise ImError("not_friends", gettext("You can only message friends."))
 
 
 def check_open_direct(user: User, other_id: object) -> tuple[Membership, bool]:
     """The caller's membership in the direct conversation with `other_id`, created if needed."""
     if other_id is None:
-        raise invalid({"user_id": ["This field is required."]})
+        raise invalid({"user_id": [gettext("This field is required.")]})
     other = access_user(other_id)
     if other.id == user.id:
-        raise invalid({"user_id": ["You cannot open a conversation with yourself."]})
+        raise invalid({"user_id": [gettext("You cannot open a conversation with yourself.")]})
     check_direct_allowed(user.id, other.id)
     cid = direct_id(user.id, other.id)
     created = False

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from conversations.actions.access import access_membership
 from conversations.models import Conversation, Membership
@@ -34,7 +35,7 @@ def _position(raw: Any) -> tuple[bool, datetime, str]:
             return raw[0], EPOCH + timedelta(microseconds=raw[1]), raw[2]
         except OverflowError:
             pass
-    raise invalid({"cursor": ["Not a cursor this server issued."]})
+    raise invalid({"cursor": [_("Not a cursor this server issued.")]})
 
 
 def conversation_list(user_id: int, params: Any) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def do_update_flags(user_id: int, conversation_id: Any, changes: dict[str, Any])
     for key in FLAGS:
         if key in changes:
             if not isinstance(changes[key], bool):
-                raise invalid({key: ["Must be true or false."]})
+                raise invalid({key: [_("Must be true or false.")]})
             values[key] = changes[key]
     with transaction.atomic():
         membership = _lock_state(user_id, conversation_id)
@@ -111,7 +112,7 @@ def _parse_token(token: str | None) -> datetime | None:
     try:
         return datetime.fromtimestamp(int(token) / 1_000_000, tz=UTC)
     except (ValueError, OverflowError, OSError):
-        raise invalid({"since": ["Not a token this server issued."]}) from None
+        raise invalid({"since": [_("Not a token this server issued.")]}) from None
 
 
 def sync(user_id: int, token: str | None) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """REST endpoints of docs/api.md section 3: the conversation list, per-user state, history, send,
 read, sync. Thin: actions do the work."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -74,7 +75,7 @@ class ReadView(APIView):
     def post(self, request: Request, conversation_id: str) -> Response:
         seq = request.data.get("seq")
         if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
-            raise invalid({"seq": ["Must be a non-negative integer."]})
+            raise invalid({"seq": [_("Must be a non-negative integer.")]})
         return Response(do_mark_read(request.user.id, conversation_id, seq))
 
 

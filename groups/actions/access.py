@@ -7,6 +7,7 @@ in does not exist for them. A dissolved group stays visible to those who were me
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from conversations.models import Membership
 from groups.models import Group
@@ -17,14 +18,14 @@ def parse_path_id(raw: Any, what: str) -> int:
     """An id from the URL: anything that is not a positive integer names nothing."""
     text = str(raw)
     if not text.isdigit() or len(text) > 18 or int(text) == 0:
-        raise not_found(f"No such {what}.")
+        raise not_found(_("No such group.") if what == "group" else _("No such member."))
     return int(text)
 
 
 def parse_user_id(raw: Any, field: str) -> int:
     """A user id in a body: an integer (JSON number); anything else is a validation error."""
     if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 2**63:
-        raise invalid({field: ["Must be a user id (an integer)."]})
+        raise invalid({field: [_("Must be a user id (an integer).")]})
     return raw
 
 
@@ -33,10 +34,10 @@ def parse_user_ids(raw: Any, field: str, *, allow_empty: bool) -> list[int]:
     if raw is None and allow_empty:
         return []
     if not isinstance(raw, list) or (not raw and not allow_empty):
-        raise invalid({field: ["Must be a non-empty list of user ids." if not allow_empty
-                               else "Must be a list of user ids."]})
+        raise invalid({field: [_("Must be a non-empty list of user ids.") if not allow_empty
+                               else _("Must be a list of user ids.")]})
     if any(isinstance(item, bool) or not isinstance(item, int) or not 0 < item < 2**63 for item in raw):
-        raise invalid({field: ["Must hold user ids (integers)."]})
+        raise invalid({field: [_("Must hold user ids (integers).")]})
     return list(dict.fromkeys(raw))
 
 
@@ -51,10 +52,10 @@ def access_group(user_id: int, raw_group_id: Any, *, lock: bool = False) -> tupl
         queryset = queryset.select_for_update(of=("self",))
     group = queryset.filter(id=group_id).first()
     if group is None or group.conversation_id is None:
-        raise not_found("No such group.")
+        raise not_found(_("No such group."))
     membership = Membership.objects.filter(conversation_id=group.conversation_id, user_id=user_id, active=True).first()
     if membership is None:
-        raise not_found("No such group.")
+        raise not_found(_("No such group."))
     membership.conversation = group.conversation
     return group, membership
 
@@ -64,15 +65,15 @@ def access_member(group: Group, user_id: int) -> Membership:
     target = Membership.objects.select_related("user").filter(
         conversation_id=group.conversation_id, user_id=user_id, active=True).first()
     if target is None:
-        raise not_found("No such member.")
+        raise not_found(_("No such member."))
     return target
 
 
 def check_not_dissolved(group: Group) -> None:
     if group.dissolved:
-        raise ImError("group_dissolved", "This group was dissolved.")
+        raise ImError("group_dissolved", _("This group was dissolved."))
 
 
 def require_role(membership: Membership, *roles: str) -> None:
     if membership.role not in roles:
-        raise ImError("forbidden", "Your role in this group does not allow this.")
+        raise ImError("forbidden", _("Your role in this group does not allow this."))

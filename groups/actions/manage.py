@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Block, User
 from accounts.representations import avatar_url
@@ -47,19 +48,20 @@ def existing_users(user_ids: list[int]) -> list[int]:
     """The ids, all of active users, or `not_found`."""
     found = set(User.objects.filter(id__in=user_ids, is_active=True).values_list("id", flat=True))
     if len(found) != len(user_ids):
-        raise not_found("No such user.")
+        raise not_found(_("No such user."))
     return user_ids
 
 
 def check_not_blocked_by(user_ids: list[int], actor_id: int) -> None:
     """Only users who have not blocked the actor may be put in a group by them."""
     if Block.objects.filter(blocker_id__in=user_ids, blocked_id=actor_id).exists():
-        raise ImError("blocked", "A user you named has blocked you.")
+        raise ImError("blocked", _("A user you named has blocked you."))
 
 
 def check_member_limit(count: int) -> None:
     if count > settings.IM_MAX_GROUP_MEMBERS:
-        raise ImError("conflict", f"A group holds at most {settings.IM_MAX_GROUP_MEMBERS} members.")
+        raise ImError("conflict",
+                      _("A group holds at most %(count)d members.") % {"count": settings.IM_MAX_GROUP_MEMBERS})
 
 
 def check_create_group(creator: User, raw_name: Any, raw_member_ids: Any) -> Group:
@@ -84,7 +86,7 @@ def check_create_group(creator: User, raw_name: Any, raw_member_ids: Any) -> Gro
 def check_update_group(user_id: int, raw_group_id: Any, data: Any) -> Group:
     """PATCH: name, announcement, avatar; owner or admin. Only changed values are announced."""
     if not isinstance(data, dict):
-        raise invalid({"non_field_errors": ["Expected a JSON object."]})
+        raise invalid({"non_field_errors": [_("Expected a JSON object.")]})
     with transaction.atomic():
         group, me = access_group(user_id, raw_group_id, lock=True)
         check_not_dissolved(group)
@@ -99,7 +101,8 @@ def check_update_group(user_id: int, raw_group_id: Any, data: Any) -> Group:
             if text is None:
                 text = ""
             if not isinstance(text, str) or len(text.strip()) > ANNOUNCEMENT_MAX:
-                raise invalid({"announcement": [f"A string of at most {ANNOUNCEMENT_MAX} characters."]})
+                raise invalid({"announcement": [
+                    _("A string of at most %(count)d characters.") % {"count": ANNOUNCEMENT_MAX}]})
             if text.strip() != group.announcement:
                 group.announcement = changed["announcement"] = text.strip()
         if "avatar_attachment_id" in data:
@@ -120,10 +123,10 @@ def check_set_role(user_id: int, raw_group_id: Any, raw_user_id: Any, role: Any)
         check_not_dissolved(group)
         require_role(me, Membership.Role.OWNER)
         if role not in ASSIGNABLE_ROLES:
-            raise invalid({"role": ["Must be admin or member."]})
+            raise invalid({"role": [_("Must be admin or member.")]})
         target = access_member(group, parse_path_id(raw_user_id, "member"))
         if target.user_id == user_id:
-            raise ImError("conflict", "The owner keeps the owner role; transfer ownership first.")
+            raise ImError("conflict", _("The owner keeps the owner role; transfer ownership first."))
         if target.role != role:
             Membership.objects.filter(id=target.id).update(role=role)
             target.role = role
@@ -141,7 +144,7 @@ def check_transfer(user_id: int, raw_group_id: Any, raw_new_owner: Any) -> Group
         new_owner_id = parse_user_id(raw_new_owner, "user_id")
         target = access_member(group, new_owner_id)
         if target.user_id == user_id:
-            raise invalid({"user_id": ["You already own this group."]})
+            raise invalid({"user_id": [_("You already own this group.")]})
         Membership.objects.filter(id=target.id).update(role=Membership.Role.OWNER)
         Membership.objects.filter(id=me.id).update(role=Membership.Role.ADMIN)
         group.owner_id = target.user_id

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from conversations.actions.access import member_ids
 from conversations.models import Membership
@@ -70,9 +71,9 @@ def check_remove_member(user_id: int, raw_group_id: Any, raw_target_id: Any) -> 
         target = access_member(group, parse_path_id(raw_target_id, "member"))
         if target.user_id == user_id:
             if me.role == Role.OWNER:
-                raise ImError("conflict", "The owner must transfer ownership before leaving.")
+                raise ImError("conflict", gettext("The owner must transfer ownership before leaving."))
         elif not (me.role == Role.OWNER or (me.role == Role.ADMIN and target.role == Role.MEMBER)):
-            raise ImError("forbidden", "Your role in this group does not allow removing this member.")
+            raise ImError("forbidden", gettext("Your role in this group does not allow removing this member."))
         do_remove_member(group, target, user_id)
 
 
@@ -95,5 +96,5 @@ def check_staff_remove(group_id: int, user_id: int, staff_id: int) -> None:
         check_not_dissolved(group)
         target = access_member(group, user_id)
         if target.role == Role.OWNER:
-            raise ImError("conflict", "The owner cannot be removed; transfer ownership first.")
+            raise ImError("conflict", gettext("The owner cannot be removed; transfer ownership first."))
         do_remove_member(group, target, staff_id)

@@ -4,6 +4,8 @@ counts as read up to the deletion: `clear_seq`), and always by its sender."""
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from chat.models import Message
 from conversations.models import Membership
 from groups.actions.access import access_group
@@ -14,7 +16,7 @@ from imsite.shards import shard_alias
 def parse_seq(raw: Any) -> int:
     text = "" if raw is None else str(raw)
     if not text.isdigit() or len(text) > 18 or int(text) == 0:
-        raise invalid({"seq": ["Must be a positive integer."]})
+        raise invalid({"seq": [_("Must be a positive integer.")]})
     return int(text)
 
 
@@ -24,11 +26,11 @@ def read_receipts(user_id: int, raw_group_id: Any, raw_seq: Any) -> dict[str, An
     group, me = access_group(user_id, raw_group_id)
     seq = parse_seq(raw_seq)
     if seq <= me.visible_floor():
-        raise not_found("No such message.")
+        raise not_found(_("No such message."))
     sender_id = (Message.objects.using(shard_alias(group.conversation.shard))
                  .filter(conversation_id=group.conversation_id, seq=seq).values_list("sender_id", flat=True).first())
     if sender_id is None:
-        raise not_found("No such message.")
+        raise not_found(_("No such message."))
     read, unread = [], []
     rows = (Membership.objects.filter(conversation_id=group.conversation_id, active=True, join_seq__lt=seq)
             .order_by("user_id").values_list("user_id", "read_seq", "clear_seq"))

@@ -6,6 +6,7 @@ import { displayName, listTime } from '../format.js';
 import { avatar } from './avatar.js';
 import { announce, showError, showInfo } from './notify.js';
 import { confirmDialog } from './dialogs.js';
+import { gettext, ngettext } from '../i18n.js';
 
 function section(title, listLabel, emptyText) {
   const titleId = uid('sec');
@@ -27,13 +28,13 @@ export class ContactsPanel {
     this.outgoing = [];
     this.incoming = [];
 
-    this.searchInput = h('input', { id: 'user-search', type: 'search', autocomplete: 'off', placeholder: 'Username or name' });
+    this.searchInput = h('input', { id: 'user-search', type: 'search', autocomplete: 'off', placeholder: gettext('Username or name') });
     this.searchStatus = h('p', { class: 'status-text', role: 'status' });
-    this.results = h('ul', { class: 'people-list', 'aria-label': 'People found' });
+    this.results = h('ul', { class: 'people-list', 'aria-label': gettext('People found') });
     const searchForm = h('form', { class: 'search-form', role: 'search' },
-      h('label', { for: 'user-search', class: 'visually-hidden' }, 'Find people'),
+      h('label', { for: 'user-search', class: 'visually-hidden' }, gettext('Find people')),
       this.searchInput,
-      h('button', { type: 'submit' }, 'Search'));
+      h('button', { type: 'submit' }, gettext('Search')));
     searchForm.addEventListener('submit', (e) => { e.preventDefault(); this.searchUsers(); });
     let debounce = null;
     this.searchInput.addEventListener('input', () => {
@@ -41,14 +42,14 @@ export class ContactsPanel {
       debounce = setTimeout(() => this.searchUsers(), 300);
     });
 
-    this.incomingSec = section('Friend requests', 'Incoming requests', 'No pending requests.');
-    this.outgoingSec = section('Sent requests', 'Outgoing requests', 'No sent requests.');
-    this.friendsSec = section('Friends', 'Friends', 'No friends yet. Find people above.');
-    this.blockedSec = section('Blocked', 'Blocked users', 'Nobody is blocked.');
+    this.incomingSec = section(gettext('Friend requests'), gettext('Incoming requests'), gettext('No pending requests.'));
+    this.outgoingSec = section(gettext('Sent requests'), gettext('Outgoing requests'), gettext('No sent requests.'));
+    this.friendsSec = section(gettext('Friends'), gettext('Friends'), gettext('No friends yet. Find people above.'));
+    this.blockedSec = section(gettext('Blocked'), gettext('Blocked users'), gettext('Nobody is blocked.'));
 
     root.append(
-      h('div', { class: 'panel-head' }, h('h2', { text: 'Contacts' }),
-        h('button', { type: 'button', onclick: () => onNewGroup() }, 'New group')),
+      h('div', { class: 'panel-head' }, h('h2', { text: gettext('Contacts') }),
+        h('button', { type: 'button', onclick: () => onNewGroup() }, gettext('New group'))),
       h('section', { class: 'contacts-section' }, searchForm, this.searchStatus, this.results),
       this.incomingSec.el, this.outgoingSec.el, this.friendsSec.el, this.blockedSec.el);
 
@@ -71,12 +72,12 @@ export class ContactsPanel {
       this.searchStatus.textContent = '';
       return;
     }
-    this.searchStatus.textContent = 'Searching…';
+    this.searchStatus.textContent = gettext('Searching…');
     try {
       const users = (await api.get('/api/v1/users', { q, limit: 20 }))?.results ?? [];
       if (this.searchInput.value.trim() !== q) return;
       users.forEach((u) => this.store.rememberUser(u));
-      this.searchStatus.textContent = users.length ? `${users.length} found` : 'Nobody found.';
+      this.searchStatus.textContent = users.length ? ngettext('%(count)s found', '%(count)s found', users.length, { count: users.length }) : gettext('Nobody found.');
       setChildren(this.results, ...users.filter((u) => !this.store.isMe(u.id)).map((u) => this.userRow(u)));
     } catch (err) {
       this.searchStatus.textContent = api.errorText(err);
@@ -90,13 +91,13 @@ export class ContactsPanel {
     const pendingIn = this.incoming.find((r) => String(r.from_user?.id) === String(user.id));
     let action;
     if (isFriend) {
-      action = h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.message(user) }, 'Message');
+      action = h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.message(user) }, gettext('Message'));
     } else if (pendingIn) {
       action = h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.answer(pendingIn, 'accept') }, 'Accept');
     } else if (pendingOut) {
-      action = h('span', { class: 'muted-text', text: 'Request sent' });
+      action = h('span', { class: 'muted-text', text: gettext('Request sent') });
     } else {
-      action = h('button', { type: 'button', 'aria-describedby': nameId, onclick: (e) => this.sendRequest(user, e.currentTarget) }, 'Add friend');
+      action = h('button', { type: 'button', 'aria-describedby': nameId, onclick: (e) => this.sendRequest(user, e.currentTarget) }, gettext('Add friend'));
     }
     return h('li', { class: 'person', dataset: { userId: user.id } },
       avatar(displayName(user), user.avatar_url, user.id),
@@ -116,10 +117,10 @@ export class ContactsPanel {
     try {
       const req = await api.post('/api/v1/friends/requests', { to_user_id: user.id });
       if (req?.status === 'accepted') {
-        showInfo(`You and ${displayName(user)} are now friends.`);
+        showInfo(gettext('You and %(name)s are now friends.', { name: displayName(user) }));
         await this.chat.loadFriends();
       } else {
-        showInfo(`Friend request sent to ${displayName(user)}.`);
+        showInfo(gettext('Friend request sent to %(name)s.', { name: displayName(user) }));
       }
       await this.refreshRequests();
       this.searchUsers();
@@ -140,7 +141,7 @@ export class ContactsPanel {
       this.outgoing = outgoing?.results ?? [];
       this.renderRequests();
     } catch (err) {
-      if (this.loadedOnce) showError(`Could not load friend requests: ${api.errorText(err)}`);
+      if (this.loadedOnce) showError(gettext('Could not load friend requests: %(error)s', { error: api.errorText(err) }));
     }
   }
 
@@ -148,7 +149,7 @@ export class ContactsPanel {
     const count = this.incoming.length;
     this.badge.hidden = count === 0;
     this.badge.textContent = String(count);
-    this.badge.setAttribute('aria-label', `${count} friend request${count === 1 ? '' : 's'}`);
+    this.badge.setAttribute('aria-label', ngettext('%(count)s friend request', '%(count)s friend requests', count, { count }));
 
     const { list, empty } = this.incomingSec;
     empty.hidden = count > 0;
@@ -161,7 +162,7 @@ export class ContactsPanel {
         this.personText(user, nameId, req.message ? h('span', { class: 'request-message', text: `“${req.message}”` }) : null),
         h('span', { class: 'person-actions' },
           h('button', { type: 'button', class: 'primary', 'aria-describedby': nameId, onclick: () => this.answer(req, 'accept') }, 'Accept'),
-          h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.answer(req, 'reject') }, 'Reject')));
+          h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.answer(req, 'reject') }, gettext('Reject'))));
     }));
 
     const out = this.outgoingSec;
@@ -170,8 +171,8 @@ export class ContactsPanel {
       const user = req.to_user ?? {};
       return h('li', { class: 'person request', dataset: { requestId: req.id, userId: user.id } },
         avatar(displayName(user), user.avatar_url, user.id),
-        this.personText(user, uid('out'), h('span', { class: 'muted-text', text: `Sent ${listTime(req.created_at)}` })),
-        h('span', { class: 'person-actions' }, h('span', { class: 'muted-text', text: 'Pending' })));
+        this.personText(user, uid('out'), h('span', { class: 'muted-text', text: gettext('Sent %(time)s', { time: listTime(req.created_at) }) })),
+        h('span', { class: 'person-actions' }, h('span', { class: 'muted-text', text: gettext('Pending') })));
     }));
   }
 
@@ -179,7 +180,7 @@ export class ContactsPanel {
     try {
       await api.post(`/api/v1/friends/requests/${encodeURIComponent(req.id)}/${action}`);
       const name = displayName(req.from_user);
-      announce(action === 'accept' ? `You and ${name} are now friends` : `Request from ${name} rejected`);
+      announce(action === 'accept' ? gettext('You and %(name)s are now friends.', { name }) : gettext('Request from %(name)s rejected', { name }));
       await Promise.all([this.refreshRequests(), action === 'accept' ? this.chat.loadFriends() : null]);
     } catch (err) {
       showError(api.errorText(err));
@@ -198,11 +199,11 @@ export class ContactsPanel {
       const online = this.chat.isOnline(user.id);
       return h('li', { class: 'person friend', dataset: { userId: user.id, online: String(online) } },
         avatar(displayName(user), user.avatar_url, user.id, { online }),
-        this.personText(user, nameId, h('span', { class: 'muted-text', text: online ? 'Online' : 'Offline' })),
+        this.personText(user, nameId, h('span', { class: 'muted-text', text: online ? gettext('Online') : gettext('Offline') })),
         h('span', { class: 'person-actions' },
-          h('button', { type: 'button', class: 'primary', 'aria-describedby': nameId, onclick: () => this.message(user) }, 'Message'),
-          h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.removeFriend(user) }, 'Remove'),
-          h('button', { type: 'button', class: 'danger', 'aria-describedby': nameId, onclick: () => this.block(user) }, 'Block')));
+          h('button', { type: 'button', class: 'primary', 'aria-describedby': nameId, onclick: () => this.message(user) }, gettext('Message')),
+          h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.removeFriend(user) }, gettext('Remove')),
+          h('button', { type: 'button', class: 'danger', 'aria-describedby': nameId, onclick: () => this.block(user) }, gettext('Block'))));
     }));
   }
 
@@ -218,7 +219,7 @@ export class ContactsPanel {
   async removeFriend(user) {
     try {
       await api.del(`/api/v1/friends/${encodeURIComponent(user.id)}`);
-      announce(`${displayName(user)} removed from friends`);
+      announce(gettext('%(name)s removed from friends', { name: displayName(user) }));
       await this.chat.loadFriends();
     } catch (err) {
       showError(api.errorText(err));
@@ -226,11 +227,11 @@ export class ContactsPanel {
   }
 
   async block(user) {
-    const ok = await confirmDialog(`Block ${displayName(user)}? This ends your friendship and they cannot message you.`, { title: 'Block user' });
+    const ok = await confirmDialog(gettext('Block %(name)s? This ends your friendship and they cannot message you.', { name: displayName(user) }), { title: gettext('Block user') });
     if (!ok) return;
     try {
       await api.post('/api/v1/blocks', { user_id: user.id });
-      announce(`${displayName(user)} blocked`);
+      announce(gettext('%(name)s blocked', { name: displayName(user) }));
       await Promise.all([this.chat.loadFriends(), this.refreshBlocks(), this.refreshRequests()]);
     } catch (err) {
       showError(api.errorText(err));
@@ -249,17 +250,17 @@ export class ContactsPanel {
           avatar(displayName(user), user.avatar_url, user.id),
           this.personText(user, nameId),
           h('span', { class: 'person-actions' },
-            h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.unblock(user) }, 'Unblock')));
+            h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.unblock(user) }, gettext('Unblock'))));
       }));
     } catch (err) {
-      if (this.loadedOnce) showError(`Could not load blocked users: ${api.errorText(err)}`);
+      if (this.loadedOnce) showError(gettext('Could not load blocked users: %(error)s', { error: api.errorText(err) }));
     }
   }
 
   async unblock(user) {
     try {
       await api.del(`/api/v1/blocks/${encodeURIComponent(user.id)}`);
-      announce(`${displayName(user)} unblocked`);
+      announce(gettext('%(name)s unblocked', { name: displayName(user) }));
       await this.refreshBlocks();
     } catch (err) {
       showError(api.errorText(err));

@@ -1,13 +1,14 @@
 // Modal dialogs built on <dialog>: a confirm prompt and a generic form dialog.
 import { icon } from './icons.js';
 import { h, uid } from '../dom.js';
+import { gettext } from '../i18n.js';
 
 /** Resolves true when the user presses "Confirm". */
-export function confirmDialog(message, { title = 'Are you sure?', confirmLabel = 'Confirm' } = {}) {
+export function confirmDialog(message, { title = gettext('Are you sure?'), confirmLabel = gettext('Confirm') } = {}) {
   return new Promise((resolve) => {
     const titleId = uid('dlg');
     const confirmBtn = h('button', { type: 'button', class: 'danger' }, confirmLabel);
-    const cancelBtn = h('button', { type: 'button' }, 'Cancel');
+    const cancelBtn = h('button', { type: 'button' }, gettext('Cancel'));
     const dialog = h('dialog', { class: 'dialog confirm-dialog', 'aria-labelledby': titleId },
       h('h2', { id: titleId, text: title }),
       h('p', { text: message }),
@@ -31,7 +32,7 @@ export function confirmDialog(message, { title = 'Are you sure?', confirmLabel =
  */
 export function openDialog(title, body, { className = '', onClose } = {}) {
   const titleId = uid('dlg');
-  const closeBtn = h('button', { type: 'button', class: 'icon-button dialog-close', 'aria-label': 'Close' }, icon('close'));
+  const closeBtn = h('button', { type: 'button', class: 'icon-button dialog-close', 'aria-label': gettext('Close') }, icon('close'));
   const dialog = h('dialog', { class: `dialog ${className}`, 'aria-labelledby': titleId },
     h('div', { class: 'dialog-head' }, h('h2', { id: titleId, text: title }), closeBtn),
     body);

@@ -8,8 +8,9 @@ import { displayName } from '../format.js';
 import { avatar } from './avatar.js';
 import { openDialog, confirmDialog } from './dialogs.js';
 import { announce, showError, showInfo } from './notify.js';
+import { gettext } from '../i18n.js';
 
-const ROLE_LABEL = { owner: 'Owner', admin: 'Admin', member: 'Member' };
+const ROLE_LABEL = { owner: gettext('Owner'), admin: gettext('Admin'), member: gettext('Member') };
 
 function friendCheckboxes(friends, legend) {
   const boxes = friends.map(({ user }) => {
@@ -20,7 +21,7 @@ function friendCheckboxes(friends, legend) {
       h('label', { for: id, text: displayName(user) }));
   });
   const fieldset = h('fieldset', { class: 'pick-list' }, h('legend', { text: legend }),
-    boxes.length ? h('ul', {}, ...boxes) : h('p', { class: 'empty-state', text: 'No friends to choose from.' }));
+    boxes.length ? h('ul', {}, ...boxes) : h('p', { class: 'empty-state', text: gettext('No friends to choose from.') }));
   const selected = () => [...fieldset.querySelectorAll('input[type=checkbox]:checked')].map((b) => Number(b.value));
   return { fieldset, selected };
 }
@@ -29,20 +30,20 @@ function friendCheckboxes(friends, legend) {
 export function openNewGroupDialog(chat, onCreated) {
   const friends = [...chat.store.friends.values()].sort((a, b) => displayName(a.user).localeCompare(displayName(b.user)));
   const nameInput = h('input', { id: 'new-group-name', type: 'text', required: true, maxlength: '64', autocomplete: 'off' });
-  const picker = friendCheckboxes(friends, 'Members');
+  const picker = friendCheckboxes(friends, gettext('Members'));
   const error = h('p', { class: 'form-error', role: 'alert' });
-  const submit = h('button', { type: 'submit', class: 'primary' }, 'Create group');
+  const submit = h('button', { type: 'submit', class: 'primary' }, gettext('Create group'));
   const form = h('form', { class: 'new-group-form' },
-    h('div', { class: 'field' }, h('label', { for: 'new-group-name' }, 'Group name'), nameInput),
+    h('div', { class: 'field' }, h('label', { for: 'new-group-name' }, gettext('Group name')), nameInput),
     picker.fieldset, error,
     h('div', { class: 'dialog-actions' }, submit));
-  const { close } = openDialog('New group', form, { className: 'new-group-dialog' });
+  const { close } = openDialog(gettext('New group'), form, { className: 'new-group-dialog' });
   nameInput.focus();
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const name = nameInput.value.trim();
     if (!name) {
-      error.textContent = 'Give the group a name.';
+      error.textContent = gettext('Give the group a name.');
       nameInput.focus();
       return;
     }
@@ -53,7 +54,7 @@ export function openNewGroupDialog(chat, onCreated) {
       chat.rememberGroup(group);
       await chat.fetchConversation(group.conversation_id).catch(() => null);
       close();
-      announce(`Group ${group.name} created`);
+      announce(gettext('Group %(name)s created', { name: group.name }));
       onCreated(group.conversation_id);
     } catch (err) {
       error.textContent = api.errorText(err);
@@ -89,7 +90,7 @@ export class GroupPanel {
     document.body.classList.add('group-panel-open');
     const cached = this.store.groups.get(groupId);
     if (cached) this.render(cached);
-    else setChildren(this.root, h('p', { class: 'status-text', text: 'Loading group…' }));
+    else setChildren(this.root, h('p', { class: 'status-text', text: gettext('Loading group…') }));
     await this.reload();
     this.root.querySelector('h2')?.focus();
   }
@@ -108,7 +109,7 @@ export class GroupPanel {
       await this.chat.loadGroup(this.groupId);
     } catch (err) {
       if (err?.status === 404) {
-        setChildren(this.root, this.head('Group'), h('p', { class: 'empty-state', text: 'You are no longer a member of this group.' }));
+        setChildren(this.root, this.head(gettext('Group')), h('p', { class: 'empty-state', text: gettext('You are no longer a member of this group.') }));
       } else {
         showError(api.errorText(err));
       }
@@ -118,7 +119,7 @@ export class GroupPanel {
   head(title) {
     return h('div', { class: 'panel-head' },
       h('h2', { tabindex: '-1', text: title }),
-      h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Close group info', onclick: () => this.close() }, icon('close')));
+      h('button', { type: 'button', class: 'icon-button', 'aria-label': gettext('Close group info'), onclick: () => this.close() }, icon('close')));
   }
 
   myRole(group) {
@@ -129,37 +130,37 @@ export class GroupPanel {
     if (!group || String(group.id) !== String(this.groupId)) return;
     const role = this.myRole(group);
     const canEdit = !group.dissolved && (role === 'owner' || role === 'admin');
-    const parts = [this.head(group.name || 'Group')];
+    const parts = [this.head(group.name || gettext('Group'))];
 
-    if (group.dissolved) parts.push(h('p', { class: 'banner-warning', text: 'This group has been dissolved.' }));
+    if (group.dissolved) parts.push(h('p', { class: 'banner-warning', text: gettext('This group has been dissolved.') }));
 
     // Name
     if (canEdit) {
       const input = h('input', { id: 'group-name-input', type: 'text', maxlength: '64', value: group.name ?? '' });
       const form = h('form', { class: 'inline-form' },
-        h('label', { for: 'group-name-input' }, 'Group name'), input, h('button', { type: 'submit' }, 'Rename'));
+        h('label', { for: 'group-name-input' }, gettext('Group name')), input, h('button', { type: 'submit' }, gettext('Rename')));
       form.addEventListener('submit', (e) => {
         e.preventDefault();
         const name = input.value.trim();
-        if (name) this.act(() => api.patch(`/api/v1/groups/${group.id}`, { name }), 'Group renamed');
+        if (name) this.act(() => api.patch(`/api/v1/groups/${group.id}`, { name }), gettext('Group renamed'));
       });
       parts.push(form);
     }
 
     // Announcement
     const annTitle = uid('ann');
-    const ann = h('section', { class: 'group-section', 'aria-labelledby': annTitle }, h('h3', { id: annTitle, text: 'Announcement' }));
+    const ann = h('section', { class: 'group-section', 'aria-labelledby': annTitle }, h('h3', { id: annTitle, text: gettext('Announcement') }));
     if (canEdit) {
       const area = h('textarea', { id: 'group-announcement-input', rows: '3', maxlength: '2000', 'aria-labelledby': annTitle });
       area.value = group.announcement ?? '';
-      const form = h('form', { class: 'stack-form' }, area, h('button', { type: 'submit' }, 'Save announcement'));
+      const form = h('form', { class: 'stack-form' }, area, h('button', { type: 'submit' }, gettext('Save announcement')));
       form.addEventListener('submit', (e) => {
         e.preventDefault();
-        this.act(() => api.patch(`/api/v1/groups/${group.id}`, { announcement: area.value.trim() }), 'Announcement saved');
+        this.act(() => api.patch(`/api/v1/groups/${group.id}`, { announcement: area.value.trim() }), gettext('Announcement saved'));
       });
       ann.append(form);
     } else {
-      ann.append(h('p', { class: group.announcement ? 'announcement-text' : 'empty-state', text: group.announcement || 'No announcement.' }));
+      ann.append(h('p', { class: group.announcement ? 'announcement-text' : 'empty-state', text: group.announcement || gettext('No announcement.') }));
     }
     parts.push(ann);
 
@@ -169,26 +170,26 @@ export class GroupPanel {
       return (order[a.role] ?? 3) - (order[b.role] ?? 3) || displayName(a.user).localeCompare(displayName(b.user));
     });
     const memTitle = uid('mem');
-    const list = h('ul', { class: 'people-list members', 'aria-label': 'Members' },
+    const list = h('ul', { class: 'people-list members', 'aria-label': gettext('Members') },
       ...members.map((m) => this.memberRow(group, m, role)));
     parts.push(h('section', { class: 'group-section', 'aria-labelledby': memTitle },
-      h('h3', { id: memTitle, text: `Members (${members.length})` }), list));
+      h('h3', { id: memTitle, text: gettext('Members (%(count)s)', { count: members.length }) }), list));
 
     // Invite
     if (!group.dissolved && role) {
       const memberIds = new Set(members.map((m) => String(m.user?.id)));
       const candidates = [...this.store.friends.values()].filter((f) => !memberIds.has(String(f.user.id)));
-      const picker = friendCheckboxes(candidates, 'Invite friends');
+      const picker = friendCheckboxes(candidates, gettext('Invite friends'));
       const form = h('form', { class: 'stack-form invite-form' }, picker.fieldset,
-        candidates.length ? h('button', { type: 'submit' }, 'Invite') : null);
+        candidates.length ? h('button', { type: 'submit' }, gettext('Invite')) : null);
       form.addEventListener('submit', (e) => {
         e.preventDefault();
         const ids = picker.selected();
         if (!ids.length) {
-          showInfo('Choose at least one friend to invite.');
+          showInfo(gettext('Choose at least one friend to invite.'));
           return;
         }
-        this.act(() => api.post(`/api/v1/groups/${group.id}/members`, { user_ids: ids }), 'Invited');
+        this.act(() => api.post(`/api/v1/groups/${group.id}/members`, { user_ids: ids }), gettext('Invited'));
       });
       parts.push(form);
     }
@@ -196,11 +197,11 @@ export class GroupPanel {
     // Leave / dissolve
     const danger = h('div', { class: 'group-danger' });
     if (role && role !== 'owner' && !group.dissolved) {
-      danger.append(h('button', { type: 'button', class: 'danger', onclick: () => this.leave(group) }, 'Leave group'));
+      danger.append(h('button', { type: 'button', class: 'danger', onclick: () => this.leave(group) }, gettext('Leave group')));
     }
     if (role === 'owner' && !group.dissolved) {
-      danger.append(h('p', { class: 'muted-text', text: 'To leave, first make someone else the owner.' }));
-      danger.append(h('button', { type: 'button', class: 'danger', onclick: () => this.dissolve(group) }, 'Dissolve group'));
+      danger.append(h('p', { class: 'muted-text', text: gettext('To leave, first make someone else the owner.') }));
+      danger.append(h('button', { type: 'button', class: 'danger', onclick: () => this.dissolve(group) }, gettext('Dissolve group')));
     }
     parts.push(danger);
     const hadFocusId = document.activeElement?.id;
@@ -216,20 +217,20 @@ export class GroupPanel {
     if (!group.dissolved && !self) {
       if (myRole === 'owner') {
         if (member.role === 'member') {
-          buttons.push(h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.setRole(group, user, 'admin') }, 'Make admin'));
+          buttons.push(h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.setRole(group, user, 'admin') }, gettext('Make admin')));
         } else if (member.role === 'admin') {
-          buttons.push(h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.setRole(group, user, 'member') }, 'Remove admin'));
+          buttons.push(h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.setRole(group, user, 'member') }, gettext('Remove admin')));
         }
-        buttons.push(h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.transfer(group, user) }, 'Transfer ownership'));
+        buttons.push(h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.transfer(group, user) }, gettext('Transfer ownership')));
       }
       if ((myRole === 'owner' && member.role !== 'owner') || (myRole === 'admin' && member.role === 'member')) {
-        buttons.push(h('button', { type: 'button', class: 'danger', 'aria-describedby': nameId, onclick: () => this.removeMember(group, user) }, 'Remove'));
+        buttons.push(h('button', { type: 'button', class: 'danger', 'aria-describedby': nameId, onclick: () => this.removeMember(group, user) }, gettext('Remove')));
       }
     }
     return h('li', { class: 'person member', dataset: { userId: user.id, role: member.role } },
       avatar(displayName(user), user.avatar_url, user.id, { size: 'sm', online: self ? null : this.chat.isOnline(user.id) }),
       h('span', { class: 'person-text' },
-        h('span', { class: 'person-name', id: nameId, text: self ? `${displayName(user)} (you)` : displayName(user) }),
+        h('span', { class: 'person-name', id: nameId, text: self ? gettext('%(name)s (you)', { name: displayName(user) }) : displayName(user) }),
         h('span', { class: `role role-${member.role}`, text: ROLE_LABEL[member.role] ?? member.role })),
       buttons.length ? h('span', { class: 'person-actions' }, ...buttons) : null);
   }
@@ -249,12 +250,12 @@ export class GroupPanel {
 
   setRole(group, user, role) {
     return this.act(() => api.patch(`/api/v1/groups/${group.id}/members/${user.id}`, { role }),
-      role === 'admin' ? `${displayName(user)} is now an admin` : `${displayName(user)} is now a member`);
+      role === 'admin' ? gettext('%(name)s is now an admin', { name: displayName(user) }) : gettext('%(name)s is now a member', { name: displayName(user) }));
   }
 
   transfer(group, user) {
     return this.act(() => api.post(`/api/v1/groups/${group.id}/transfer`, { user_id: user.id }),
-      `${displayName(user)} is now the owner`);
+      gettext('%(name)s is now the owner', { name: displayName(user) }));
   }
 
   removeMember(group, user) {
@@ -272,8 +273,8 @@ export class GroupPanel {
   }
 
   async dissolve(group) {
-    const yes = await confirmDialog(`Dissolve ${group.name}? Nobody will be able to send messages in it any more.`, { title: 'Dissolve group' });
+    const yes = await confirmDialog(gettext('Dissolve %(name)s? Nobody will be able to send messages in it any more.', { name: group.name }), { title: gettext('Dissolve group') });
     if (!yes) return;
-    await this.act(() => api.del(`/api/v1/groups/${group.id}`), 'Group dissolved');
+    await this.act(() => api.del(`/api/v1/groups/${group.id}`), gettext('Group dissolved'));
   }
 }
