@@ -1,5 +1,6 @@
 // REST client: session cookie + X-CSRFToken on unsafe methods; errors carry
 // the server's error.message so the UI can show it in words.
+import { gettext } from './i18n.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 let csrfToken = '';
@@ -35,9 +36,9 @@ export function errorText(err) {
     }
     return err.message;
   }
-  if (err?.name === 'AbortError') return 'Cancelled.';
-  if (err instanceof TypeError) return 'Network error: the server could not be reached.';
-  return err?.message || 'Something went wrong.';
+  if (err?.name === 'AbortError') return gettext('Cancelled.');
+  if (err instanceof TypeError) return gettext('Network error: the server could not be reached.');
+  return err?.message || gettext('Something went wrong.');
 }
 
 export function withQuery(path, query) {
@@ -52,7 +53,7 @@ export function withQuery(path, query) {
 
 function toApiError(status, data) {
   const e = data?.error;
-  const fallback = status === 0 ? 'Network error.' : `The server answered ${status}.`;
+  const fallback = status === 0 ? gettext('Network error.') : gettext('The server answered %(status)s.', { status });
   return new ApiError(status, e?.code ?? 'error', e?.message || data?.detail || fallback, e?.fields ?? null);
 }
 
@@ -130,16 +131,16 @@ export function upload(file, kind, onProgress, fileName) {
       } else {
         if (xhr.status === 401) onUnauthenticated();
         const fallback = {
-          413: 'The file is too large.',
-          415: 'This type of file is not supported.',
+          413: gettext('The file is too large.'),
+          415: gettext('This type of file is not supported.'),
         }[xhr.status];
         const err = toApiError(xhr.status, data);
         if (!data?.error && fallback) err.message = fallback;
         reject(err);
       }
     });
-    xhr.addEventListener('error', () => reject(new ApiError(0, 'network', 'Upload failed: network error.')));
-    xhr.addEventListener('abort', () => reject(new DOMException('Upload cancelled', 'AbortError')));
+    xhr.addEventListener('error', () => reject(new ApiError(0, 'network', gettext('Upload failed: network error.'))));
+    xhr.addEventListener('abort', () => reject(new DOMException(gettext('Upload cancelled'), 'AbortError')));
     xhr.send(form);
   });
   return { promise, abort: () => xhr.abort() };

@@ -56,7 +56,7 @@ function boot() {
     view.show(null);
     body.classList.remove('show-conversation');
     history.replaceState(null, '', location.pathname + location.search);
-    pageTitle.setBase('Chat');
+    pageTitle.setBase(gettext('Chat'));
     $('#conversation-list .conversation-open')?.focus();
   };
 
@@ -66,7 +66,7 @@ function boot() {
     onBack: closeConversation,
     title: pageTitle,
     onGroupInfo: (conv) => groupPanel.open(conv.group.id),
-    onCall: (convId, media) => calls.start(convId, media).catch((err) => showError(`Call failed: ${err.message}`)),
+    onCall: (convId, media) => calls.start(convId, media).catch((err) => showError(gettext('Call failed: %(error)s', { error: err.message }))),
   });
 
   const groupPanel = new GroupPanel(chat, {

@@ -8,6 +8,7 @@ import { IdPool } from './idpool.js';
 import { Outbox } from './outbox.js';
 import { Store } from './store.js';
 import { displayName, messagePreview } from './format.js';
+import { gettext } from './i18n.js';
 
 const PAGE = 50;
 const PULL_PAGE = 200;
@@ -57,7 +58,7 @@ export class Chat extends Emitter {
     } catch (err) {
       this.store.conversationsLoaded = true;
       this.store.touchList();
-      this.emit('error', { message: `Could not load conversations: ${api.errorText(err)}` });
+      this.emit('error', { message: gettext('Could not load conversations: %(error)s', { error: api.errorText(err) }) });
     }
   }
 
@@ -72,7 +73,7 @@ export class Chat extends Emitter {
       this.emit('friends');
       this.store.touchList();
     } catch (err) {
-      this.emit('error', { message: `Could not load friends: ${api.errorText(err)}` });
+      this.emit('error', { message: gettext('Could not load friends: %(error)s', { error: api.errorText(err) }) });
     }
   }
 
@@ -140,7 +141,7 @@ export class Chat extends Emitter {
         // Anything that arrived meanwhile is merged by msg_id; a hole is pulled.
         this.checkGap(convId);
       } catch (err) {
-        this.emit('error', { message: `Could not load messages: ${api.errorText(err)}` });
+        this.emit('error', { message: gettext('Could not load messages: %(error)s', { error: api.errorText(err) }) });
       } finally {
         thread.loadPromise = null;
       }
@@ -171,7 +172,7 @@ export class Chat extends Emitter {
       thread.hasMoreBefore = !!data?.next && results.length > 0 && thread.minSeq() > 1;
       return results.length;
     } catch (err) {
-      this.emit('error', { message: `Could not load older messages: ${api.errorText(err)}` });
+      this.emit('error', { message: gettext('Could not load older messages: %(error)s', { error: api.errorText(err) }) });
       return 0;
     } finally {
       thread.loadingOlder = false;
@@ -241,7 +242,7 @@ export class Chat extends Emitter {
           }
         } while (job.again);
       } catch (err) {
-        this.emit('error', { message: `Could not fetch missing messages: ${api.errorText(err)}` });
+        this.emit('error', { message: gettext('Could not fetch missing messages: %(error)s', { error: api.errorText(err) }) });
       } finally {
         this.pulling.delete(convId);
       }
@@ -269,7 +270,7 @@ export class Chat extends Emitter {
       }
       this.markActiveRead();
     } catch (err) {
-      this.emit('error', { message: `Could not synchronise: ${api.errorText(err)}` });
+      this.emit('error', { message: gettext('Could not synchronise: %(error)s', { error: api.errorText(err) }) });
     }
   }
 
@@ -390,10 +391,10 @@ export class Chat extends Emitter {
     if (announce && fromOthers.length && !conv?.muted) {
       const last = fromOthers[fromOthers.length - 1];
       const nameOf = (id) => this.store.userName(id);
-      const where = conv?.type === 'group' ? ` in ${this.store.conversationTitle(conv)}` : '';
-      const text = last.type === 'system'
-        ? `${this.store.conversationTitle(conv)}: ${messagePreview(last, nameOf)}`
-        : `New message from ${this.store.userName(last.sender_id)}${where}: ${messagePreview(last, nameOf)}`;
+      const params = { name: this.store.userName(last.sender_id), title: this.store.conversationTitle(conv), text: messagePreview(last, nameOf) };
+      const text = last.type === 'system' ? gettext('%(title)s: %(text)s', params)
+        : conv?.type === 'group' ? gettext('New message from %(name)s in %(title)s: %(text)s', params)
+          : gettext('New message from %(name)s: %(text)s', params);
       this.emit('announce', { text, convId, msgId: last.msg_id });
     }
     this.emit('activity', { convId, msgs });
@@ -417,9 +418,9 @@ export class Chat extends Emitter {
       this.store.rememberUser(request.from_user);
       this.store.rememberUser(request.to_user);
       if (request.status === 'pending' && !this.store.isMe(request.from_user?.id)) {
-        this.emit('announce', { text: `Friend request from ${displayName(request.from_user)}` });
+        this.emit('announce', { text: gettext('Friend request from %(name)s', { name: displayName(request.from_user) }) });
       } else if (request.status === 'accepted' && this.store.isMe(request.from_user?.id)) {
-        this.emit('announce', { text: `${displayName(request.to_user)} accepted your friend request` });
+        this.emit('announce', { text: gettext('%(name)s accepted your friend request', { name: displayName(request.to_user) }) });
       }
     }
     this.emit('friend_request', { request });
@@ -515,7 +516,7 @@ export class Chat extends Emitter {
 
   recall(convId, msgId) {
     if (!this.socket.send({ type: 'recall', conversation_id: convId, msg_id: String(msgId) })) {
-      this.emit('error', { message: 'Not connected: try recalling again when the connection is back.' });
+      this.emit('error', { message: gettext('Not connected: try recalling again when the connection is back.') });
     }
   }
 

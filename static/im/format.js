@@ -1,11 +1,12 @@
 // Formatting of times, sizes, names and message previews.
+import { gettext, locale } from './i18n.js';
 
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const weekdayFmt = new Intl.DateTimeFormat(undefined, { weekday: 'short' });
-const dateFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
-const fullDateFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'long', year: 'numeric' });
-const dayHeadFmt = new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long' });
-const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const timeFmt = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit' });
+const weekdayFmt = new Intl.DateTimeFormat(locale, { weekday: 'short' });
+const dateFmt = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short' });
+const fullDateFmt = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric' });
+const dayHeadFmt = new Intl.DateTimeFormat(locale, { weekday: 'long', day: 'numeric', month: 'long' });
+const fullFmt = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
 
 export function parseTime(iso) {
   if (!iso) return null;
@@ -29,8 +30,8 @@ export function dayLabel(iso) {
   const d = parseTime(iso) ?? new Date();
   const today = startOfDay(new Date());
   const diffDays = Math.round((today - startOfDay(d)) / 86400000);
-  if (diffDays === 0) return 'Today';
-  if (diffDays === 1) return 'Yesterday';
+  if (diffDays === 0) return gettext('Today');
+  if (diffDays === 1) return gettext('Yesterday');
   if (d.getFullYear() === today.getFullYear()) return dayHeadFmt.format(d);
   return fullDateFmt.format(d);
 }
@@ -90,8 +91,8 @@ export function hueFor(key) {
 }
 
 export function displayName(user) {
-  if (!user) return 'Unknown user';
-  return user.display_name || user.username || `User ${user.id}`;
+  if (!user) return gettext('Unknown user');
+  return user.display_name || user.username || gettext('User %(id)s', { id: user.id });
 }
 
 export function coords(lat, lng) {
@@ -104,7 +105,6 @@ export function osmUrl(lat, lng) {
   return `https://www.openstreetmap.org/?mlat=${la}&mlon=${lo}#map=16/${la}/${lo}`;
 }
 
-const ROLE_NAMES = { owner: 'owner', admin: 'an admin', member: 'a member' };
 
 /**
  * A readable sentence for a system message. `nameOf(id)` resolves user ids
@@ -116,65 +116,72 @@ export function systemSentence(content, nameOf) {
   // Mid-sentence, the current user is "you".
   const who = (id) => {
     const name = nameOf(id);
-    return name === 'You' ? 'you' : name;
+    return name === gettext('You') ? gettext('you') : name;
   };
+  const actorName = actor ?? gettext('Someone');
   switch (c.event) {
     case 'group_created':
-      return `${actor ?? 'Someone'} created the group`;
+      return gettext('%(actor)s created the group', { actor: actorName });
     case 'member_added': {
       const names = (c.user_ids ?? []).map(who);
-      return `${actor ?? 'Someone'} added ${joinNames(names) || 'new members'}`;
+      return names.length
+        ? gettext('%(actor)s added %(names)s', { actor: actorName, names: joinNames(names) })
+        : gettext('%(actor)s added new members', { actor: actorName });
     }
     case 'member_removed':
-      return `${actor ?? 'Someone'} removed ${who(c.user_id)}`;
+      return gettext('%(actor)s removed %(name)s', { actor: actorName, name: who(c.user_id) });
     case 'member_left':
-      return `${nameOf(c.user_id)} left the group`;
-    case 'role_changed':
-      return `${actor ?? 'Someone'} made ${who(c.user_id)} ${ROLE_NAMES[c.role] ?? c.role}`;
+      return gettext('%(name)s left the group', { name: nameOf(c.user_id) });
+    case 'role_changed': {
+      const params = { actor: actorName, name: who(c.user_id) };
+      if (c.role === 'admin') return gettext('%(actor)s made %(name)s an admin', params);
+      if (c.role === 'member') return gettext('%(actor)s made %(name)s a member', params);
+      return gettext('%(actor)s made %(name)s the owner', params);
+    }
     case 'owner_transferred':
-      return `${actor ?? 'Someone'} made ${who(c.user_id)} the owner`;
+      return gettext('%(actor)s made %(name)s the owner', { actor: actorName, name: who(c.user_id) });
     case 'group_updated': {
       const f = c.fields ?? {};
       const parts = [];
-      if ('name' in f) parts.push(`renamed the group to “${f.name}”`);
-      if ('announcement' in f) parts.push(f.announcement ? 'updated the announcement' : 'cleared the announcement');
-      if ('avatar_attachment_id' in f || 'avatar_url' in f) parts.push('changed the group photo');
-      return `${actor ?? 'Someone'} ${parts.length ? joinNames(parts) : 'updated the group'}`;
+      if ('name' in f) parts.push(gettext('renamed the group to “%(name)s”', { name: f.name }));
+      if ('announcement' in f) parts.push(f.announcement ? gettext('updated the announcement') : gettext('cleared the announcement'));
+      if ('avatar_attachment_id' in f || 'avatar_url' in f) parts.push(gettext('changed the group photo'));
+      return gettext('%(actor)s %(changes)s', { actor: actorName, changes: parts.length ? joinNames(parts) : gettext('updated the group') });
     }
     case 'group_dissolved':
-      return `${actor ?? 'The owner'} dissolved the group`;
+      return gettext('%(actor)s dissolved the group', { actor: actor ?? gettext('The owner') });
     case 'call': {
-      const kind = c.media === 'video' ? 'Video call' : 'Audio call';
+      const video = c.media === 'video';
       switch (c.outcome) {
-        case 'completed': return `${kind} · ${duration(c.duration_ms)}`;
-        case 'rejected': return `${kind} declined`;
-        case 'cancelled': return `${kind} cancelled`;
-        case 'missed': return `Missed ${kind.toLowerCase()}`;
-        default: return kind;
+        case 'completed': return gettext('%(kind)s · %(duration)s', { kind: video ? gettext('Video call') : gettext('Audio call'), duration: duration(c.duration_ms) });
+        case 'rejected': return video ? gettext('Video call declined') : gettext('Audio call declined');
+        case 'cancelled': return video ? gettext('Video call cancelled') : gettext('Audio call cancelled');
+        case 'missed': return video ? gettext('Missed video call') : gettext('Missed audio call');
+        default: return video ? gettext('Video call') : gettext('Audio call');
       }
     }
     default:
-      return c.event ? `Group event: ${String(c.event).replaceAll('_', ' ')}` : 'System message';
+      return c.event ? gettext('Group event: %(event)s', { event: String(c.event).replaceAll('_', ' ') }) : gettext('System message');
   }
 }
 
 function joinNames(names) {
   if (names.length <= 1) return names[0] ?? '';
-  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+  return gettext('%(names)s and %(last)s', { names: names.slice(0, -1).join(gettext(', ')), last: names[names.length - 1] });
 }
 
 /** One-line preview of a message for the conversation list and search results. */
 export function messagePreview(msg, nameOf) {
   if (!msg) return '';
-  if (msg.recalled) return 'Message recalled';
+  if (msg.recalled) return gettext('Message recalled');
   const c = msg.content ?? {};
   switch (msg.type) {
     case 'text': return String(c.text ?? '');
-    case 'image': return 'Photo';
-    case 'voice': return c.duration_ms ? `Voice message (${duration(c.duration_ms)})` : 'Voice message';
-    case 'file': return c.name ? `File: ${c.name}` : 'File';
-    case 'location': return c.name ? `Location: ${c.name}` : 'Location';
+    case 'image': return gettext('Photo');
+    case 'voice': return c.duration_ms ? gettext('Voice message (%(duration)s)', { duration: duration(c.duration_ms) }) : gettext('Voice message');
+    case 'file': return c.name ? gettext('File: %(name)s', { name: c.name }) : gettext('File');
+    case 'location': return c.name ? gettext('Location: %(name)s', { name: c.name }) : gettext('Location');
     case 'system': return systemSentence(c, nameOf);
-    default: return 'Message';
+    default: return gettext('Message');
   }
 }

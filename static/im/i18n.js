@@ -12,8 +12,13 @@
 
 const catalog = globalThis.django;
 
-/** The page's language (`en` or `zh-hans`), also the locale for dates and numbers. */
+/** The page's language: `en` or `zh-hans`. */
 export const language = document.documentElement.lang || 'en';
+
+/** The locale for dates and numbers: the browser's own when it is a variant of the page's
+ * language (en-GB keeps day-month order), else the page's language. */
+export const locale = (navigator.languages ?? []).find(
+  (tag) => tag.toLowerCase().split('-')[0] === language.split('-')[0]) ?? language;
 
 function fill(text, params) {
   if (!params) return text;

@@ -1,6 +1,7 @@
 // Unsent messages: shown at once as pending, sent over the socket with a
 // reserved msg_id, matched to `ack` by msg_id, re-sent with the SAME msg_id
 // after a reconnect or an ack timeout, failed after 5 attempts (Retry resets).
+import { gettext } from './i18n.js';
 const MAX_ATTEMPTS = 5;
 const ACK_TIMEOUT_MS = 10000;
 const PERMANENT_ERRORS = new Set([
@@ -73,7 +74,7 @@ export class Outbox {
       this.entries.set(id, entry);
     }
     if (entry.attempts >= MAX_ATTEMPTS) {
-      this.fail(entry, 'Not delivered to the server.');
+      this.fail(entry, gettext('Not delivered to the server.'));
       return;
     }
     const sent = this.socket.send({

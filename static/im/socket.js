@@ -2,6 +2,7 @@
 // heartbeat from `hello`, reconnect with exponential backoff and jitter,
 // close codes 4401 (go to /login) and 4403 (fatal error).
 import { Emitter } from './emitter.js';
+import { gettext } from './i18n.js';
 
 const BACKOFF_START_MS = 500;
 const BACKOFF_MAX_MS = 30000;
@@ -122,7 +123,7 @@ export class ChatSocket extends Emitter {
     this.ws = null;
     if (code === 4401) {
       this.stopped = true;
-      this.setState('fatal', { code, message: 'Your session has ended. Please log in again.' });
+      this.setState('fatal', { code, message: gettext('Your session has ended. Please log in again.') });
       location.assign('/login');
       return;
     }
@@ -130,7 +131,7 @@ export class ChatSocket extends Emitter {
       this.stopped = true;
       this.setState('fatal', {
         code,
-        message: 'The server refused this connection (account disabled or page opened from a foreign address).',
+        message: gettext('The server refused this connection (account disabled or page opened from a foreign address).'),
       });
       return;
     }

@@ -3,6 +3,7 @@
 // Change notifications are coalesced and emitted after the current task.
 import { Emitter } from './emitter.js';
 import { displayName } from './format.js';
+import { gettext } from './i18n.js';
 
 export const STATUS_RANK = { pending: 0, failed: 0, sent: 1, delivered: 2, read: 3 };
 
@@ -117,10 +118,10 @@ export class Store extends Emitter {
   }
 
   userName(id) {
-    if (id == null) return 'Someone';
-    if (String(id) === String(this.me.id)) return 'You';
+    if (id == null) return gettext('Someone');
+    if (String(id) === String(this.me.id)) return gettext('You');
     const u = this.users.get(id) ?? this.users.get(Number(id));
-    return u ? displayName(u) : `User ${id}`;
+    return u ? displayName(u) : gettext('User %(id)s', { id });
   }
 
   isMe(id) {
@@ -157,7 +158,7 @@ export class Store extends Emitter {
 
   conversationTitle(conv) {
     if (!conv) return '';
-    if (conv.type === 'group') return conv.group?.name || 'Group';
+    if (conv.type === 'group') return conv.group?.name || gettext('Group');
     return displayName(conv.peer);
   }
 

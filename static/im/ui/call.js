@@ -8,15 +8,16 @@
 import { h } from '../dom.js';
 import { displayName } from '../format.js';
 import { announce, showError } from './notify.js';
+import { gettext } from '../i18n.js';
 
 const RING_TIMEOUT_MS = 60000;
 const STATUS_TEXT = {
-  calling: 'Calling…',
-  ringing: 'Ringing…',
-  connecting: 'Connecting…',
+  calling: gettext('Calling…'),
+  ringing: gettext('Ringing…'),
+  connecting: gettext('Connecting…'),
   connected: 'connected',
-  reconnecting: 'Reconnecting…',
-  ended: 'Call ended',
+  reconnecting: gettext('Reconnecting…'),
+  ended: gettext('Call ended'),
 };
 
 function readDescription(payload) {
@@ -52,13 +53,13 @@ export class CallManager {
   // ------------------------------------------------------------ outgoing
   async start(convId, media) {
     if (this.call) {
-      showError('You are already in a call.');
+      showError(gettext('You are already in a call.'));
       return;
     }
     const conv = this.store.conversations.get(convId);
     if (!conv || conv.type !== 'direct') return;
     if (!this.chat.socket.isReady) {
-      showError('Not connected: calls need a live connection.');
+      showError(gettext('Not connected: calls need a live connection.'));
       return;
     }
     const callId = crypto.randomUUID();
@@ -70,7 +71,7 @@ export class CallManager {
     this.setState('calling');
     this.chat.sendCallFrame({ action: 'invite', call_id: callId, conversation_id: convId, media });
     this.call.timer = setTimeout(() => {
-      if (this.call?.callId === callId && !this.call.accepted) this.endLocal('cancel', 'No answer');
+      if (this.call?.callId === callId && !this.call.accepted) this.endLocal('cancel', gettext('No answer'));
     }, RING_TIMEOUT_MS);
     this.call.mediaReady = this.getLocalMedia(this.call);
     await this.call.mediaReady;
@@ -99,20 +100,20 @@ export class CallManager {
           await this.makeOffer(call);
         } else if (same && call.role === 'callee' && !call.accepted) {
           // Answered on another of my devices.
-          this.teardown('Answered on another device');
+          this.teardown(gettext('Answered on another device'));
         }
         return;
       case 'reject':
-        if (same) this.teardown(call.role === 'caller' ? 'Call declined' : 'Call ended');
+        if (same) this.teardown(call.role === 'caller' ? gettext('Call declined') : gettext('Call ended'));
         return;
       case 'cancel':
-        if (same) this.teardown(call.accepted ? 'Call ended' : 'Missed call');
+        if (same) this.teardown(call.accepted ? gettext('Call ended') : gettext('Missed call'));
         return;
       case 'hangup':
-        if (same) this.teardown('Call ended');
+        if (same) this.teardown(gettext('Call ended'));
         return;
       case 'timeout': // server-made: nobody answered within the ring timeout (docs/calls.md)
-        if (same) this.teardown('Missed call');
+        if (same) this.teardown(gettext('Missed call'));
         return;
       case 'offer':
         if (same && call.role === 'callee') await this.onOffer(call, f.payload);
@@ -148,7 +149,7 @@ export class CallManager {
     this.showIncomingDialog();
     const callId = f.call_id;
     this.call.timer = setTimeout(() => {
-      if (this.call?.callId === callId && !this.call.accepted) this.teardown('Missed call');
+      if (this.call?.callId === callId && !this.call.accepted) this.teardown(gettext('Missed call'));
     }, RING_TIMEOUT_MS);
   }
 
@@ -177,7 +178,7 @@ export class CallManager {
     const call = this.call;
     if (!call) return;
     this.send(call, 'reject');
-    this.teardown('Call declined');
+    this.teardown(gettext('Call declined'));
   }
 
   /** The user hung up (or cancelled before an answer). */
@@ -191,7 +192,7 @@ export class CallManager {
     const call = this.call;
     if (!call) return;
     this.send(call, action);
-    this.teardown(text ?? (action === 'cancel' ? 'Call cancelled' : 'Call ended'));
+    this.teardown(text ?? (action === 'cancel' ? gettext('Call cancelled') : gettext('Call ended')));
   }
 
   // ------------------------------------------------------------ WebRTC
@@ -206,7 +207,7 @@ export class CallManager {
       call.localStream = stream;
       if (this.localVideo) this.localVideo.srcObject = stream;
     } catch (err) {
-      showError(`Camera or microphone unavailable (${err.name}); the call continues without them.`);
+      showError(gettext('Camera or microphone unavailable (%(error)s); the call continues without them.', { error: err.name }));
     }
   }
 
@@ -231,7 +232,7 @@ export class CallManager {
       } else if (s === 'disconnected') {
         this.setState('reconnecting');
       } else if (s === 'failed') {
-        this.endLocal('hangup', 'Connection failed');
+        this.endLocal('hangup', gettext('Connection failed'));
       }
     });
     return pc;
@@ -278,8 +279,8 @@ export class CallManager {
   }
 
   fail(err) {
-    showError(`Call error: ${err?.message || err}`);
-    if (this.call) this.endLocal(this.call.accepted ? 'hangup' : this.call.role === 'caller' ? 'cancel' : 'reject', 'Call failed');
+    showError(gettext('Call error: %(error)s', { error: err?.message || err }));
+    if (this.call) this.endLocal(this.call.accepted ? 'hangup' : this.call.role === 'caller' ? 'cancel' : 'reject', gettext('Call failed'));
   }
 
   teardown(text) {
@@ -313,14 +314,14 @@ export class CallManager {
     const call = this.call;
     if (this.view) this.view.remove();
     const name = displayName(call.peer);
-    this.remoteVideo = h('video', { class: 'remote-video', autoplay: true, playsinline: true, 'aria-label': `Video from ${name}` });
-    this.localVideo = h('video', { class: 'local-video', autoplay: true, playsinline: true, muted: true, 'aria-label': 'Your camera' });
+    this.remoteVideo = h('video', { class: 'remote-video', autoplay: true, playsinline: true, 'aria-label': gettext('Video from %(name)s', { name }) });
+    this.localVideo = h('video', { class: 'local-video', autoplay: true, playsinline: true, muted: true, 'aria-label': gettext('Your camera') });
     this.localVideo.muted = true;
     if (call.localStream) this.localVideo.srcObject = call.localStream;
     this.remoteVideo.srcObject = call.remoteStream;
     this.statusEl = h('p', { class: 'call-status', role: 'status', 'aria-live': 'polite' });
-    this.hangupButton = h('button', { type: 'button', class: 'danger hangup-button', onclick: () => this.hangup() }, 'Hang up');
-    const muteButton = h('button', { type: 'button', 'aria-pressed': 'false' }, 'Mute microphone');
+    this.hangupButton = h('button', { type: 'button', class: 'danger hangup-button', onclick: () => this.hangup() }, gettext('Hang up'));
+    const muteButton = h('button', { type: 'button', 'aria-pressed': 'false' }, gettext('Mute microphone'));
     muteButton.addEventListener('click', () => {
       const tracks = this.call?.localStream?.getAudioTracks() ?? [];
       const muted = muteButton.getAttribute('aria-pressed') !== 'true';
@@ -335,7 +336,7 @@ export class CallManager {
       'aria-labelledby': titleId,
       dataset: { callId: call.callId, media: call.media },
     },
-    h('h2', { id: titleId, text: `${call.media === 'video' ? 'Video' : 'Audio'} call with ${name}` }),
+    h('h2', { id: titleId, text: call.media === 'video' ? gettext('Video call with %(name)s', { name }) : gettext('Audio call with %(name)s', { name }) }),
     this.statusEl,
     h('div', { class: 'call-videos' }, this.remoteVideo, this.localVideo),
     h('div', { class: 'call-actions' }, muteButton, this.hangupButton));
@@ -347,11 +348,11 @@ export class CallManager {
   showIncomingDialog() {
     const call = this.call;
     const name = displayName(call.peer);
-    const accept = h('button', { type: 'button', class: 'primary accept-call', onclick: () => this.accept().catch((err) => this.fail(err)) }, 'Accept');
-    const reject = h('button', { type: 'button', class: 'danger reject-call', onclick: () => this.reject() }, 'Reject');
-    this.incomingDialog = h('dialog', { class: 'dialog incoming-call', 'aria-label': 'Incoming call', dataset: { callId: call.callId } },
-      h('h2', { text: `Incoming ${call.media} call` }),
-      h('p', { text: `${name} is calling you.` }),
+    const accept = h('button', { type: 'button', class: 'primary accept-call', onclick: () => this.accept().catch((err) => this.fail(err)) }, gettext('Accept'));
+    const reject = h('button', { type: 'button', class: 'danger reject-call', onclick: () => this.reject() }, gettext('Reject'));
+    this.incomingDialog = h('dialog', { class: 'dialog incoming-call', 'aria-label': gettext('Incoming call'), dataset: { callId: call.callId } },
+      h('h2', { text: call.media === 'video' ? gettext('Incoming video call') : gettext('Incoming audio call') }),
+      h('p', { text: gettext('%(name)s is calling you.', { name }) }),
       h('div', { class: 'dialog-actions' }, reject, accept));
     this.incomingDialog.addEventListener('cancel', (e) => {
       e.preventDefault();
@@ -360,7 +361,7 @@ export class CallManager {
     document.body.append(this.incomingDialog);
     this.incomingDialog.showModal();
     accept.focus();
-    announce(`Incoming ${call.media} call from ${name}`);
+    announce(call.media === 'video' ? gettext('Incoming video call from %(name)s', { name }) : gettext('Incoming audio call from %(name)s', { name }));
   }
 
   closeIncomingDialog() {

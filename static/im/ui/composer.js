@@ -6,6 +6,7 @@ import { Uploads } from './uploads.js';
 import { VoiceRecorder } from './voice.js';
 import { openLocationDialog } from './location.js';
 import { showError } from './notify.js';
+import { gettext } from '../i18n.js';
 
 const MAX_TEXT = 5000;
 
@@ -21,18 +22,18 @@ export class Composer {
       id: textId,
       class: 'composer-input',
       rows: '1',
-      'aria-label': 'Message',
-      placeholder: 'Message',
+      'aria-label': gettext('Message'),
+      placeholder: gettext('Message'),
       maxlength: String(MAX_TEXT),
       autocomplete: 'off',
     });
-    this.sendButton = h('button', { type: 'submit', class: 'primary send-button' }, 'Send');
+    this.sendButton = h('button', { type: 'submit', class: 'primary send-button' }, gettext('Send'));
     this.imageInput = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp', multiple: true, hidden: true, 'aria-hidden': 'true', tabindex: '-1' });
     this.fileInput = h('input', { type: 'file', multiple: true, hidden: true, 'aria-hidden': 'true', tabindex: '-1' });
-    this.imageButton = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Attach image', title: 'Attach image', onclick: () => this.imageInput.click() }, icon('image'));
-    this.fileButton = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Attach file', title: 'Attach file', onclick: () => this.fileInput.click() }, icon('clip'));
-    this.voiceButton = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Record voice message', title: 'Record voice message', 'aria-pressed': 'false' }, icon('mic'));
-    this.locationButton = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Share location', title: 'Share location', onclick: () => this.shareLocation() }, icon('pin'));
+    this.imageButton = h('button', { type: 'button', class: 'icon-button', 'aria-label': gettext('Attach image'), title: gettext('Attach image'), onclick: () => this.imageInput.click() }, icon('image'));
+    this.fileButton = h('button', { type: 'button', class: 'icon-button', 'aria-label': gettext('Attach file'), title: gettext('Attach file'), onclick: () => this.fileInput.click() }, icon('clip'));
+    this.voiceButton = h('button', { type: 'button', class: 'icon-button', 'aria-label': gettext('Record voice message'), title: gettext('Record voice message'), 'aria-pressed': 'false' }, icon('mic'));
+    this.locationButton = h('button', { type: 'button', class: 'icon-button', 'aria-label': gettext('Share location'), title: gettext('Share location'), onclick: () => this.shareLocation() }, icon('pin'));
     this.disabledNote = h('p', { class: 'composer-disabled-note', hidden: true });
 
     this.uploads = new Uploads(chat);
@@ -45,7 +46,7 @@ export class Composer {
       },
     });
 
-    this.form = h('form', { class: 'composer', 'aria-label': 'Write a message' },
+    this.form = h('form', { class: 'composer', 'aria-label': gettext('Write a message') },
       h('div', { class: 'composer-tools' }, this.imageButton, this.fileButton, this.voiceButton, this.locationButton,
         this.imageInput, this.fileInput),
       this.textarea, this.sendButton);
@@ -106,7 +107,7 @@ export class Composer {
     const text = this.textarea.value;
     if (!text.trim()) return;
     if (text.trim().length > MAX_TEXT) {
-      showError(`A message can be at most ${MAX_TEXT} characters.`);
+      showError(gettext('A message can be at most %(count)s characters.', { count: MAX_TEXT }));
       return;
     }
     this.chat.sendText(convId, text);

@@ -93,7 +93,7 @@ export class ContactsPanel {
     if (isFriend) {
       action = h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.message(user) }, gettext('Message'));
     } else if (pendingIn) {
-      action = h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.answer(pendingIn, 'accept') }, 'Accept');
+      action = h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.answer(pendingIn, 'accept') }, gettext('Accept'));
     } else if (pendingOut) {
       action = h('span', { class: 'muted-text', text: gettext('Request sent') });
     } else {
@@ -161,7 +161,7 @@ export class ContactsPanel {
         avatar(displayName(user), user.avatar_url, user.id),
         this.personText(user, nameId, req.message ? h('span', { class: 'request-message', text: `“${req.message}”` }) : null),
         h('span', { class: 'person-actions' },
-          h('button', { type: 'button', class: 'primary', 'aria-describedby': nameId, onclick: () => this.answer(req, 'accept') }, 'Accept'),
+          h('button', { type: 'button', class: 'primary', 'aria-describedby': nameId, onclick: () => this.answer(req, 'accept') }, gettext('Accept')),
           h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.answer(req, 'reject') }, gettext('Reject'))));
     }));
 

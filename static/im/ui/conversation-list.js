@@ -8,6 +8,7 @@ import { avatar } from './avatar.js';
 import { menuButton } from './menu.js';
 import { confirmDialog } from './dialogs.js';
 import { showError, announce } from './notify.js';
+import { gettext } from '../i18n.js';
 
 export class ConversationList {
   constructor(chat, { list, empty, loading, onOpen }) {
@@ -64,7 +65,7 @@ export class ConversationList {
     const title = store.conversationTitle(conv);
     const last = conv.last_message;
     const nameOf = (id) => store.userName(id);
-    let preview = last ? messagePreview(last, nameOf) : 'No messages yet';
+    let preview = last ? messagePreview(last, nameOf) : gettext('No messages yet');
     if (last && conv.type === 'group' && last.type !== 'system' && !last.recalled) {
       preview = `${store.userName(last.sender_id)}: ${preview}`;
     }
@@ -83,9 +84,9 @@ export class ConversationList {
     h('span', { class: 'conversation-text' },
       h('span', { class: 'conversation-top' },
         h('span', { class: 'conversation-name', text: title }),
-        conv.pinned ? h('span', { class: 'pin-mark', role: 'img', 'aria-label': 'Pinned' }, icon('thumbtack', { size: 14 })) : null,
-        conv.muted ? h('span', { class: 'mute-mark', role: 'img', 'aria-label': 'Muted' }, icon('bellOff', { size: 14 })) : null,
-        online ? h('span', { class: 'visually-hidden', text: ', online' }) : null,
+        conv.pinned ? h('span', { class: 'pin-mark', role: 'img', 'aria-label': gettext('Pinned') }, icon('thumbtack', { size: 14 })) : null,
+        conv.muted ? h('span', { class: 'mute-mark', role: 'img', 'aria-label': gettext('Muted') }, icon('bellOff', { size: 14 })) : null,
+        online ? h('span', { class: 'visually-hidden', text: gettext(', online') }) : null,
         when ? h('time', { class: 'conversation-time', datetime: when, title: fullTime(when), text: listTime(when) }) : null),
       h('span', { class: 'conversation-bottom' },
         h('span', { class: `conversation-preview${last?.recalled ? ' recalled' : ''}`, text: preview }),
@@ -95,12 +96,12 @@ export class ConversationList {
           : null)));
 
     const menu = menuButton({
-      label: `Options for ${title}`,
+      label: gettext('Options for %(title)s', { title }),
       items: () => [
-        { label: conv.pinned ? 'Unpin' : 'Pin', onSelect: () => this.patch(conv, { pinned: !conv.pinned }, conv.pinned ? 'Unpinned' : 'Pinned') },
-        { label: conv.muted ? 'Unmute' : 'Mute', onSelect: () => this.patch(conv, { muted: !conv.muted }, conv.muted ? 'Unmuted' : 'Muted') },
-        { label: 'Hide', onSelect: () => this.patch(conv, { hidden: true }, 'Conversation hidden') },
-        { label: 'Delete', danger: true, onSelect: () => this.remove(conv) },
+        { label: conv.pinned ? gettext('Unpin') : gettext('Pin'), onSelect: () => this.patch(conv, { pinned: !conv.pinned }, conv.pinned ? gettext('Unpinned') : gettext('Pinned')) },
+        { label: conv.muted ? gettext('Unmute') : gettext('Mute'), onSelect: () => this.patch(conv, { muted: !conv.muted }, conv.muted ? gettext('Unmuted') : gettext('Muted')) },
+        { label: gettext('Hide'), onSelect: () => this.patch(conv, { hidden: true }, gettext('Conversation hidden')) },
+        { label: gettext('Delete'), danger: true, onSelect: () => this.remove(conv) },
       ],
     });
 
@@ -121,13 +122,13 @@ export class ConversationList {
 
   async remove(conv) {
     const ok = await confirmDialog(
-      `Delete the conversation with ${this.store.conversationTitle(conv)}? Its history is cleared for you only.`,
-      { title: 'Delete conversation' },
+      gettext('Delete the conversation with %(title)s? Its history is cleared for you only.', { title: this.store.conversationTitle(conv) }),
+      { title: gettext('Delete conversation') },
     );
     if (!ok) return;
     try {
       await this.chat.deleteConversation(conv.id);
-      announce('Conversation deleted');
+      announce(gettext('Conversation deleted'));
     } catch (err) {
       showError(errorText(err));
     }

@@ -8,6 +8,7 @@ import { avatar } from './avatar.js';
 import { renderMessage, messageSignature } from './message-view.js';
 import { Composer } from './composer.js';
 import { showError, announce } from './notify.js';
+import { gettext, ngettext } from '../i18n.js';
 
 const TYPING_SHOW_MS = 4000;
 const GROUP_READ_LIMIT = 10;
@@ -41,11 +42,11 @@ export class ConversationView {
     this.pageTitle = title;
     // "New messages" divider: shown above the first message from others after this seq.
     this.unreadAfter = null;
-    this.unreadDivider = h('li', { class: 'unread-divider', role: 'separator', 'aria-label': 'New messages' },
-      h('span', { text: 'New messages' }));
+    this.unreadDivider = h('li', { class: 'unread-divider', role: 'separator', 'aria-label': gettext('New messages') },
+      h('span', { text: gettext('New messages') }));
     this.scrollToDivider = false;
 
-    this.backButton = h('button', { type: 'button', class: 'icon-button back-button', 'aria-label': 'Back to conversations', onclick: onBack }, icon('back'));
+    this.backButton = h('button', { type: 'button', class: 'icon-button back-button', 'aria-label': gettext('Back to conversations'), onclick: onBack }, icon('back'));
     this.avatarSlot = h('span', { class: 'header-avatar' });
     this.title = h('h2', { class: 'conversation-title', id: 'conversation-title' });
     this.subtitle = h('p', { class: 'conversation-subtitle' });
@@ -56,11 +57,11 @@ export class ConversationView {
       h('div', { class: 'header-text' }, this.title, this.subtitle, this.typingLine),
       this.actions);
     this.banner = h('div', { class: 'conversation-banner', hidden: true });
-    this.olderButton = h('button', { type: 'button', class: 'link-button older-button', onclick: () => this.loadOlder() }, 'Load earlier messages');
+    this.olderButton = h('button', { type: 'button', class: 'link-button older-button', onclick: () => this.loadOlder() }, gettext('Load earlier messages'));
     this.olderStatus = h('p', { class: 'status-text older-status', role: 'status' });
-    this.emptyNote = h('p', { class: 'empty-state thread-empty', hidden: true, text: 'No messages yet. Say hello!' });
-    this.list = h('ol', { class: 'messages', 'aria-label': 'Messages', 'aria-describedby': 'conversation-title' });
-    this.scroller = h('div', { class: 'messages-scroll', tabindex: '0', 'aria-label': 'Message history' },
+    this.emptyNote = h('p', { class: 'empty-state thread-empty', hidden: true, text: gettext('No messages yet. Say hello!') });
+    this.list = h('ol', { class: 'messages', 'aria-label': gettext('Messages'), 'aria-describedby': 'conversation-title' });
+    this.scroller = h('div', { class: 'messages-scroll', tabindex: '0', 'aria-label': gettext('Message history') },
       this.olderStatus, this.olderButton, this.emptyNote, this.list);
     this.composer = new Composer(chat, { getConvId: () => this.convId, onSent: () => { this.forceBottom = true; } });
     this.view = h('section', { class: 'conversation-view', 'aria-labelledby': 'conversation-title', hidden: true },
@@ -137,11 +138,11 @@ export class ConversationView {
     let subtitle = '';
     if (conv.type === 'direct') {
       online = conv.peer ? this.chat.isOnline(conv.peer.id) : false;
-      subtitle = online ? 'Online' : 'Offline';
+      subtitle = online ? gettext('Online') : gettext('Offline');
     } else {
       const group = store.groupOf(conv.id);
       const count = group?.members?.length ?? conv.group?.member_count;
-      subtitle = count ? `${count} members` : 'Group';
+      subtitle = count ? ngettext('%(count)s member', '%(count)s members', count, { count }) : gettext('Group');
     }
     this.subtitle.textContent = subtitle;
     this.subtitle.dataset.online = online == null ? '' : String(online);
@@ -152,11 +153,11 @@ export class ConversationView {
       this.actions.dataset.key = key;
       if (conv.type === 'direct') {
         setChildren(this.actions,
-          h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Audio call', title: 'Audio call', onclick: () => this.onCall(conv.id, 'audio') }, icon('phone')),
-          h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Video call', title: 'Video call', onclick: () => this.onCall(conv.id, 'video') }, icon('video')));
+          h('button', { type: 'button', class: 'icon-button', 'aria-label': gettext('Audio call'), title: gettext('Audio call'), onclick: () => this.onCall(conv.id, 'audio') }, icon('phone')),
+          h('button', { type: 'button', class: 'icon-button', 'aria-label': gettext('Video call'), title: gettext('Video call'), onclick: () => this.onCall(conv.id, 'video') }, icon('video')));
       } else {
         setChildren(this.actions,
-          h('button', { type: 'button', class: 'group-info-button', onclick: () => this.onGroupInfo(conv) }, 'Group info'));
+          h('button', { type: 'button', class: 'group-info-button', onclick: () => this.onGroupInfo(conv) }, gettext('Group info')));
       }
     }
     this.renderBanner();
@@ -169,14 +170,14 @@ export class ConversationView {
     let disabledReason = '';
     if (conv?.type === 'group') {
       if (group?.dissolved || conv.dissolved) {
-        parts.push(h('p', { class: 'banner-warning', text: 'This group has been dissolved. Nobody can send messages.' }));
-        disabledReason = 'This group has been dissolved.';
+        parts.push(h('p', { class: 'banner-warning', text: gettext('This group has been dissolved. Nobody can send messages.') }));
+        disabledReason = gettext('This group has been dissolved.');
       } else if (conv.left) {
-        parts.push(h('p', { class: 'banner-warning', text: 'You are no longer a member of this group.' }));
-        disabledReason = 'You are no longer a member of this group.';
+        parts.push(h('p', { class: 'banner-warning', text: gettext('You are no longer a member of this group.') }));
+        disabledReason = gettext('You are no longer a member of this group.');
       }
       if (group?.announcement) {
-        parts.push(h('p', { class: 'announcement' }, h('strong', {}, 'Announcement: '), h('span', { text: group.announcement })));
+        parts.push(h('p', { class: 'announcement' }, h('strong', {}, gettext('Announcement: ')), h('span', { text: group.announcement })));
       }
     }
     setChildren(this.banner, ...parts);
@@ -202,9 +203,9 @@ export class ConversationView {
   renderTyping() {
     const names = [...this.typing.keys()].map((id) => this.store.userName(id));
     let text = '';
-    if (names.length === 1) text = `${names[0]} is typing…`;
-    else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
-    else if (names.length > 2) text = 'Several people are typing…';
+    if (names.length === 1) text = gettext('%(name)s is typing…', { name: names[0] });
+    else if (names.length === 2) text = gettext('%(name)s and %(other)s are typing…', { name: names[0], other: names[1] });
+    else if (names.length > 2) text = gettext('Several people are typing…');
     this.typingLine.textContent = text;
   }
 
@@ -282,7 +283,7 @@ export class ConversationView {
 
     this.emptyNote.hidden = !thread.loaded || thread.byId.size > 0;
     this.olderButton.hidden = !thread.hasMoreBefore || thread.loadingOlder;
-    this.olderStatus.textContent = !thread.loaded ? 'Loading messages…' : thread.loadingOlder ? 'Loading earlier messages…' : '';
+    this.olderStatus.textContent = !thread.loaded ? gettext('Loading messages…') : thread.loadingOlder ? gettext('Loading earlier messages…') : '';
 
     const newFirst = this.list.querySelector('.msg')?.dataset.msgId;
     if (this.scrollToDivider && thread.loaded) {
@@ -309,7 +310,7 @@ export class ConversationView {
 
   recall(msg) {
     this.chat.recall(msg.conversation_id, msg.msg_id);
-    announce('Recalling message');
+    announce(gettext('Recalling message'));
   }
 
   /** Opens the message (loading history as needed), scrolls to it and highlights it. */
@@ -320,7 +321,7 @@ export class ConversationView {
     this.renderMessages();
     const el = [...this.list.querySelectorAll('.msg')].find((e) => e.dataset.msgId === String(msgId));
     if (!el) {
-      showError('That message is no longer available.');
+      showError(gettext('That message is no longer available.'));
       return;
     }
     for (const old of this.list.querySelectorAll('.highlight')) old.classList.remove('highlight');

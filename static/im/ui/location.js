@@ -1,6 +1,7 @@
 // The location dialog: use navigator.geolocation or enter coordinates by hand.
 import { h } from '../dom.js';
 import { openDialog } from './dialogs.js';
+import { gettext } from '../i18n.js';
 
 /** Resolves {lat, lng, name?} or null when cancelled. */
 export function openLocationDialog() {
@@ -10,27 +11,27 @@ export function openLocationDialog() {
     const lng = h('input', { id: 'loc-lng', type: 'number', step: 'any', min: '-180', max: '180', required: true, inputmode: 'decimal' });
     const name = h('input', { id: 'loc-name', type: 'text', maxlength: '200' });
     const status = h('p', { class: 'status-text', role: 'status' });
-    const useMine = h('button', { type: 'button' }, 'Use my current location');
+    const useMine = h('button', { type: 'button' }, gettext('Use my current location'));
     const form = h('form', { class: 'location-form' },
       useMine, status,
-      h('div', { class: 'field' }, h('label', { for: 'loc-lat' }, 'Latitude'), lat),
-      h('div', { class: 'field' }, h('label', { for: 'loc-lng' }, 'Longitude'), lng),
-      h('div', { class: 'field' }, h('label', { for: 'loc-name' }, 'Place name (optional)'), name),
-      h('div', { class: 'dialog-actions' }, h('button', { type: 'submit', class: 'primary' }, 'Send location')));
-    const { close } = openDialog('Share location', form, { className: 'location-dialog', onClose: () => resolve(result) });
+      h('div', { class: 'field' }, h('label', { for: 'loc-lat' }, gettext('Latitude')), lat),
+      h('div', { class: 'field' }, h('label', { for: 'loc-lng' }, gettext('Longitude')), lng),
+      h('div', { class: 'field' }, h('label', { for: 'loc-name' }, gettext('Place name (optional)')), name),
+      h('div', { class: 'dialog-actions' }, h('button', { type: 'submit', class: 'primary' }, gettext('Send location'))));
+    const { close } = openDialog(gettext('Share location'), form, { className: 'location-dialog', onClose: () => resolve(result) });
 
     useMine.addEventListener('click', () => {
       if (!navigator.geolocation) {
-        status.textContent = 'Location is not available in this browser; enter coordinates by hand.';
+        status.textContent = gettext('Location is not available in this browser; enter coordinates by hand.');
         return;
       }
-      status.textContent = 'Finding your location…';
+      status.textContent = gettext('Finding your location…');
       navigator.geolocation.getCurrentPosition((pos) => {
         lat.value = pos.coords.latitude.toFixed(6);
         lng.value = pos.coords.longitude.toFixed(6);
-        status.textContent = 'Location found.';
+        status.textContent = gettext('Location found.');
       }, (err) => {
-        status.textContent = `Could not get your location (${err.message || 'permission denied'}); enter coordinates by hand.`;
+        status.textContent = gettext('Could not get your location (%(error)s); enter coordinates by hand.', { error: err.message || gettext('permission denied') });
       }, { enableHighAccuracy: true, timeout: 10000 });
     });
 
@@ -39,12 +40,12 @@ export function openLocationDialog() {
       const la = Number(lat.value);
       const lo = Number(lng.value);
       if (lat.value === '' || !Number.isFinite(la) || la < -90 || la > 90) {
-        status.textContent = 'Latitude must be a number from -90 to 90.';
+        status.textContent = gettext('Latitude must be a number from -90 to 90.');
         lat.focus();
         return;
       }
       if (lng.value === '' || !Number.isFinite(lo) || lo < -180 || lo > 180) {
-        status.textContent = 'Longitude must be a number from -180 to 180.';
+        status.textContent = gettext('Longitude must be a number from -180 to 180.');
         lng.focus();
         return;
       }

@@ -5,14 +5,15 @@ import { clockTime, coords, duration, fileSize, fullTime, osmUrl, systemSentence
 import { avatar } from './avatar.js';
 import { menuButton } from './menu.js';
 import { richText } from './richtext.js';
+import { gettext } from '../i18n.js';
 
 const RECALL_WINDOW_MS = 120 * 1000;
 const STATUS_TEXT = {
-  pending: 'Sending…',
-  sent: 'Sent',
-  delivered: 'Delivered',
-  read: 'Read',
-  failed: 'Not sent',
+  pending: gettext('Sending…'),
+  sent: gettext('Sent'),
+  delivered: gettext('Delivered'),
+  read: gettext('Read'),
+  failed: gettext('Not sent'),
 };
 const STATUS_ICON = { pending: '◷', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
 
@@ -43,7 +44,7 @@ function namesOf(store, id) {
 
 function renderContent(msg, store) {
   const c = msg.content ?? {};
-  if (msg.recalled) return h('p', { class: 'msg-recalled', text: 'Message recalled' });
+  if (msg.recalled) return h('p', { class: 'msg-recalled', text: gettext('Message recalled') });
   switch (msg.type) {
     case 'text':
       return h('p', { class: 'msg-text' }, richText(String(c.text ?? ''), {
@@ -56,7 +57,7 @@ function renderContent(msg, store) {
       const thumb = safeUrl(c.thumbnail_url) ?? full;
       const img = h('img', {
         src: thumb,
-        alt: 'Image',
+        alt: gettext('Image'),
         class: 'msg-image',
         loading: 'lazy',
         width: c.width || null,
@@ -67,12 +68,12 @@ function renderContent(msg, store) {
     case 'voice': {
       const src = safeUrl(c.url) ?? safeUrl(c._localUrl);
       return h('div', { class: 'msg-voice' },
-        src ? h('audio', { controls: true, preload: 'metadata', src, 'aria-label': 'Voice message' }) : null,
-        h('span', { class: 'msg-voice-duration', text: `Voice message · ${duration(c.duration_ms)}` }));
+        src ? h('audio', { controls: true, preload: 'metadata', src, 'aria-label': gettext('Voice message') }) : null,
+        h('span', { class: 'msg-voice-duration', text: gettext('Voice message · %(duration)s', { duration: duration(c.duration_ms) }) }));
     }
     case 'file': {
       const href = safeUrl(c.url);
-      const name = String(c.name ?? c._name ?? 'File');
+      const name = String(c.name ?? c._name ?? gettext('File'));
       const size = c.size ?? c._size;
       const label = [h('span', { class: 'file-icon', 'aria-hidden': 'true' }, icon('file')),
         h('span', { class: 'file-name', text: name }),
@@ -91,12 +92,12 @@ function renderContent(msg, store) {
           c.name ? h('p', { class: 'location-name', text: String(c.name) }) : null,
           c.address ? h('p', { class: 'location-address', text: String(c.address) }) : null,
           valid ? h('p', { class: 'location-coords', text: coords(lat, lng) }) : null,
-          valid ? h('a', { href: osmUrl(lat, lng), target: '_blank', rel: 'noopener noreferrer' }, 'Open in OpenStreetMap') : null));
+          valid ? h('a', { href: osmUrl(lat, lng), target: '_blank', rel: 'noopener noreferrer' }, gettext('Open in OpenStreetMap')) : null));
     }
     case 'system':
       return h('p', { class: 'msg-system-text', text: systemSentence(c, (id) => store.userName(id)) });
     default:
-      return h('p', { class: 'msg-text unknown', text: 'Unsupported message' });
+      return h('p', { class: 'msg-text unknown', text: gettext('Unsupported message') });
   }
 }
 
@@ -124,7 +125,7 @@ export function renderMessage(msg, ctx) {
       h('time', { class: 'msg-time', datetime: msg.created_at, title: fullTime(msg.created_at), text: clockTime(msg.created_at) }));
   }
 
-  const senderName = mine ? 'You' : store.userName(msg.sender_id);
+  const senderName = mine ? gettext('You') : store.userName(msg.sender_id);
   const inGroup = conv?.type === 'group';
   const showSender = inGroup && !mine && ctx.first;
   const meta = h('div', { class: 'msg-meta' },
@@ -135,7 +136,7 @@ export function renderMessage(msg, ctx) {
       h('span', { class: 'status-label', text: ` ${STATUS_TEXT[status] ?? status}` })));
   }
   if (mine && inGroup && ctx.groupRead && msg.seq != null && !msg.recalled) {
-    meta.append(h('span', { class: 'msg-group-read', text: `Read by ${ctx.groupRead.read} of ${ctx.groupRead.total}` }));
+    meta.append(h('span', { class: 'msg-group-read', text: gettext('Read by %(read)s of %(total)s', { read: ctx.groupRead.read, total: ctx.groupRead.total }) }));
   }
 
   const bubble = h('div', { class: 'msg-bubble' },
@@ -146,23 +147,23 @@ export function renderMessage(msg, ctx) {
 
   const actions = [];
   if (status === 'failed') {
-    actions.push(h('p', { class: 'msg-error', text: msg._error ? `Not sent: ${msg._error}` : 'Not sent.' }),
-      h('button', { type: 'button', class: 'retry-button', onclick: () => ctx.onRetry(msg) }, 'Retry'),
-      h('button', { type: 'button', class: 'link-button', onclick: () => ctx.onDiscard(msg) }, 'Discard'));
+    actions.push(h('p', { class: 'msg-error', text: msg._error ? gettext('Not sent: %(error)s', { error: msg._error }) : gettext('Not sent.') }),
+      h('button', { type: 'button', class: 'retry-button', onclick: () => ctx.onRetry(msg) }, gettext('Retry')),
+      h('button', { type: 'button', class: 'link-button', onclick: () => ctx.onDiscard(msg) }, gettext('Discard')));
   }
 
   const tools = [];
   if (!msg.recalled && msg.seq != null) {
     tools.push(menuButton({
-      label: 'Message options',
+      label: gettext('Message options'),
       className: 'msg-menu',
       items: () => {
         const items = [];
-        if (canRecall(msg, ctx)) items.push({ label: 'Recall', danger: true, onSelect: () => ctx.onRecall(msg) });
+        if (canRecall(msg, ctx)) items.push({ label: gettext('Recall'), danger: true, onSelect: () => ctx.onRecall(msg) });
         if (msg.type === 'text' && navigator.clipboard) {
-          items.push({ label: 'Copy text', onSelect: () => navigator.clipboard.writeText(String(msg.content?.text ?? '')).catch(() => {}) });
+          items.push({ label: gettext('Copy text'), onSelect: () => navigator.clipboard.writeText(String(msg.content?.text ?? '')).catch(() => {}) });
         }
-        if (!items.length) items.push({ label: 'No actions available', onSelect: () => {} });
+        if (!items.length) items.push({ label: gettext('No actions available'), onSelect: () => {} });
         return items;
       },
     }));

@@ -1,6 +1,7 @@
 // Screen-reader announcements (aria-live="polite") and visible error toasts.
 import { icon } from './icons.js';
 import { h } from '../dom.js';
+import { gettext } from '../i18n.js';
 
 let liveRegion = null;
 let toastBox = null;
@@ -31,7 +32,7 @@ export function unannounce(key) {
 /** A visible message; kind 'error' | 'info'. */
 export function toast(text, kind = 'error', ms = 6000) {
   if (!toastBox) return;
-  const close = h('button', { type: 'button', class: 'icon-button toast-close', 'aria-label': 'Dismiss' }, icon('close', { size: 16 }));
+  const close = h('button', { type: 'button', class: 'icon-button toast-close', 'aria-label': gettext('Dismiss') }, icon('close', { size: 16 }));
   const item = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
     h('p', { text }), close);
   close.addEventListener('click', () => item.remove());

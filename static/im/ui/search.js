@@ -3,6 +3,7 @@
 import { h, setChildren } from '../dom.js';
 import * as api from '../api.js';
 import { listTime, fullTime, messagePreview } from '../format.js';
+import { gettext, ngettext } from '../i18n.js';
 
 export class MessageSearch {
   constructor(chat, { form, input, panel, onPick }) {
@@ -46,12 +47,12 @@ export class MessageSearch {
       return;
     }
     this.panel.hidden = false;
-    this.status.textContent = 'Searching…';
+    this.status.textContent = gettext('Searching…');
     try {
       const data = await api.get('/api/v1/messages/search', { q, limit: 50 });
       if (mySeq !== this.seq) return;
       const results = data?.results ?? [];
-      this.status.textContent = results.length ? `${results.length} message${results.length === 1 ? '' : 's'} found` : 'No messages found.';
+      this.status.textContent = results.length ? ngettext('%(count)s message found', '%(count)s messages found', results.length, { count: results.length }) : gettext('No messages found.');
       const missing = new Set(results.map((m) => m.conversation_id).filter((id) => !this.store.conversations.has(id)));
       await Promise.allSettled([...missing].map((id) => this.chat.fetchConversation(id)));
       if (mySeq !== this.seq) return;
@@ -63,7 +64,7 @@ export class MessageSearch {
 
   row(msg) {
     const conv = this.store.conversations.get(msg.conversation_id);
-    const title = conv ? this.store.conversationTitle(conv) : 'Conversation';
+    const title = conv ? this.store.conversationTitle(conv) : gettext('Conversation');
     const sender = this.store.userName(msg.sender_id);
     return h('li', { class: 'search-result', dataset: { msgId: msg.msg_id, conversationId: msg.conversation_id } },
       h('button', { type: 'button', class: 'search-result-open', onclick: () => this.onPick(msg) },

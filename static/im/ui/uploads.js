@@ -4,20 +4,21 @@ import { icon } from './icons.js';
 import { h } from '../dom.js';
 import * as api from '../api.js';
 import { fileSize } from '../format.js';
+import { gettext } from '../i18n.js';
 
 export class Uploads {
   constructor(chat) {
     this.chat = chat;
-    this.tray = h('ul', { class: 'upload-tray', 'aria-label': 'Uploads' });
+    this.tray = h('ul', { class: 'upload-tray', 'aria-label': gettext('Uploads') });
   }
 
   /** extra: additional content fields (duration_ms for voice). */
   add(file, kind, convId, extra = {}) {
     const previewUrl = kind === 'image' || kind === 'voice' ? URL.createObjectURL(file) : null;
-    const name = file.name || (kind === 'voice' ? 'Voice message' : 'file');
-    const progress = h('progress', { max: '1', value: '0', 'aria-label': `Uploading ${name}` });
-    const status = h('span', { class: 'upload-status', text: 'Uploading…' });
-    const cancel = h('button', { type: 'button', class: 'link-button' }, 'Cancel');
+    const name = file.name || (kind === 'voice' ? gettext('Voice message') : gettext('file'));
+    const progress = h('progress', { max: '1', value: '0', 'aria-label': gettext('Uploading %(name)s', { name }) });
+    const status = h('span', { class: 'upload-status', text: gettext('Uploading…') });
+    const cancel = h('button', { type: 'button', class: 'link-button' }, gettext('Cancel'));
     const preview = kind === 'image'
       ? h('img', { src: previewUrl, alt: '', class: 'upload-thumb' })
       : h('span', { class: 'upload-icon', 'aria-hidden': 'true' }, icon(kind === 'voice' ? 'mic' : 'file'));
@@ -52,10 +53,10 @@ export class Uploads {
         return;
       }
       progress.remove();
-      status.textContent = `Upload failed: ${api.errorText(err)}`;
+      status.textContent = gettext('Upload failed: %(error)s', { error: api.errorText(err) });
       status.classList.add('error');
       status.setAttribute('role', 'alert');
-      cancel.textContent = 'Dismiss';
+      cancel.textContent = gettext('Dismiss');
       cancel.onclick = () => item.remove();
     });
   }

@@ -3,6 +3,7 @@
 import { h } from '../dom.js';
 import { duration } from '../format.js';
 import { showError } from './notify.js';
+import { gettext } from '../i18n.js';
 
 const MAX_MS = 300000;
 const TYPES = ['audio/webm;codecs=opus', 'audio/webm', 'audio/ogg;codecs=opus', 'audio/ogg', 'audio/mp4'];
@@ -30,14 +31,14 @@ export class VoiceRecorder {
   async start() {
     const type = pickType();
     if (type === null || !navigator.mediaDevices?.getUserMedia) {
-      showError('Voice recording is not supported in this browser.');
+      showError(gettext('Voice recording is not supported in this browser.'));
       return;
     }
     let stream;
     try {
       stream = await navigator.mediaDevices.getUserMedia({ audio: true });
     } catch (err) {
-      showError(`Microphone unavailable: ${err.message || err.name}`);
+      showError(gettext('Microphone unavailable: %(error)s', { error: err.message || err.name }));
       return;
     }
     const recorder = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
@@ -46,13 +47,13 @@ export class VoiceRecorder {
     this.keep = true;
     const startedAt = Date.now();
     const elapsed = h('span', { class: 'recording-time', text: '0:00' });
-    const stopBtn = h('button', { type: 'button', class: 'primary', onclick: () => this.stop(true) }, 'Stop and send');
-    const cancelBtn = h('button', { type: 'button', class: 'link-button', onclick: () => this.stop(false) }, 'Cancel');
+    const stopBtn = h('button', { type: 'button', class: 'primary', onclick: () => this.stop(true) }, gettext('Stop and send'));
+    const cancelBtn = h('button', { type: 'button', class: 'link-button', onclick: () => this.stop(false) }, gettext('Cancel'));
     this.row = h('li', { class: 'upload-item recording', role: 'status' },
-      h('span', { class: 'recording-dot', 'aria-hidden': 'true' }), h('span', { text: 'Recording voice message ' }), elapsed, stopBtn, cancelBtn);
+      h('span', { class: 'recording-dot', 'aria-hidden': 'true' }), h('span', { text: gettext('Recording voice message ') }), elapsed, stopBtn, cancelBtn);
     this.tray.append(this.row);
     this.button.setAttribute('aria-pressed', 'true');
-    this.button.setAttribute('aria-label', 'Stop recording and send');
+    this.button.setAttribute('aria-label', gettext('Stop recording and send'));
     this.ticker = setInterval(() => {
       const ms = Date.now() - startedAt;
       elapsed.textContent = duration(ms);
@@ -79,7 +80,7 @@ export class VoiceRecorder {
     this.recorder = null;
     this.row?.remove();
     this.button.setAttribute('aria-pressed', 'false');
-    this.button.setAttribute('aria-label', 'Record voice message');
+    this.button.setAttribute('aria-label', gettext('Record voice message'));
     this.button.focus();
   }
 }
