@@ -2,8 +2,10 @@
 and beat started by honcho, both nodes ready, then everything stopped together.
 
 Uses the machine's PostgreSQL and Redis (the script starts them when they are down) with
-databases of its own (im_disttest*) and free loopback ports, so it does not disturb a developer's
-running instance. No Django settings are touched in this process: everything runs in the script.
+databases of its own, named after the suite's (`<DATABASE_URL's name>_disttest*`), the suite's own
+Redis database and free loopback ports, so it disturbs neither a developer's running instance nor
+another checkout's suite running beside it. No Django settings are touched in this process:
+everything runs in the script.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DBS = ("im_disttest", "im_disttest_s0", "im_disttest_s1")
-REDIS_DB = "13"
+_SUITE_DB = urlsplit(os.environ.get("DATABASE_URL", "postgres:///im")).path.lstrip("/") or "im"
+DBS = tuple(f"{_SUITE_DB}_disttest{suffix}" for suffix in ("", "_s0", "_s1"))
+REDIS_DB = urlsplit(os.environ.get("REDIS_URL", "redis:///9")).path.lstrip("/") or "0"
 
 
 def _free_port() -> int:
