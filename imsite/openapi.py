@@ -1,0 +1,206 @@
+"""The objects of docs/api.md in OpenAPI terms, for `/api/schema` only.
+
+These serializers describe the JSON the views write (they never read or validate anything), so
+that the schema names the request and the response of every endpoint. They import nothing of
+the apps, so every layer may use them. `ImAutoSchema` adds to every operation the refusals that
+follow from its shape (400, 401, 404) with the error body of docs/api.md section 0; views
+declare the others with `errors(...)`.
+"""
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+
+# --- Errors (docs/api.md section 0) ---------------------------------------------------------------
+
+
+class ErrorDetail(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, for programs: `invalid`, `not_found`, ... (docs/api.md "
+                                           "section 0).")
+    message = serializers.CharField(help_text="For people; in the user's language.")
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False,
+                                   help_text="Validation errors only: each offending field and its messages.")
+
+
+class Error(serializers.Serializer):
+    error = ErrorDetail()
+
+
+ERROR_CODES = {
+    400: "`invalid` (see `fields`)",
+    401: "`unauthenticated`: no credentials, or an unknown, expired or revoked token",
+    403: "`forbidden`",
+    404: "`not_found`: nothing there, or not the caller's to see",
+    409: "`conflict`",
+    413: "`too_large`",
+    415: "`unsupported_media_type`",
+    429: "`rate_limited`",
+}
+
+
+def errors(*statuses: int, **descriptions: str) -> dict[int, OpenApiResponse]:
+    """Error responses for `extend_schema(responses=...)`: `errors(403, 409)`, or with the codes
+    a status carries here, `errors(e403="`not_friends` or `blocked`")`."""
+    found = {status: ERROR_CODES[status] for status in statuses}
+    found.update({int(key[1:]): text for key, text in descriptions.items()})
+    return {status: OpenApiResponse(Error, description=text) for status, text in found.items()}
+
+
+# --- Objects --------------------------------------------------------------------------------------
+
+
+class User(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    avatar_url = serializers.CharField(allow_null=True)
+
+
+class Token(serializers.Serializer):
+    access_token = serializers.CharField()
+    refresh_token = serializers.CharField()
+    token_type = serializers.ChoiceField(["Bearer"])
+    expires_in = serializers.IntegerField(help_text="Seconds the access token lives.")
+    scope = serializers.CharField()
+    user = User()
+    ws_url = serializers.CharField(help_text="The socket address of the least busy connection node.")
+
+
+class FriendRequest(serializers.Serializer):
+    id = serializers.IntegerField()
+    from_user = User()
+    to_user = User()
+    message = serializers.CharField(allow_blank=True)
+    status = serializers.ChoiceField(["pending", "accepted", "rejected"])
+    created_at = serializers.DateTimeField()
+
+
+class Friend(serializers.Serializer):
+    user = User()
+    since = serializers.DateTimeField()
+
+
+class Message(serializers.Serializer):
+    msg_id = serializers.CharField(help_text="A 64-bit snowflake as a decimal string.")
+    conversation_id = serializers.CharField()
+    seq = serializers.IntegerField()
+    sender_id = serializers.IntegerField()
+    type = serializers.ChoiceField(["text", "image", "voice", "file", "location", "system"])
+    content = serializers.DictField(help_text="By type (docs/api.md section 3); `{}` once recalled.")
+    created_at = serializers.DateTimeField()
+    recalled = serializers.BooleanField()
+    status = serializers.ChoiceField(["sent", "delivered", "read"], required=False,
+                                     help_text="Direct conversations, sender's view only.")
+
+
+class ConversationGroup(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    avatar_url = serializers.CharField(allow_null=True)
+    member_count = serializers.IntegerField()
+    dissolved = serializers.BooleanField()
+
+
+class Conversation(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.ChoiceField(["direct", "group"])
+    peer = User(required=False, help_text="Direct conversations.")
+    group = ConversationGroup(required=False, help_text="Group conversations.")
+    pinned = serializers.BooleanField()
+    hidden = serializers.BooleanField()
+    muted = serializers.BooleanField()
+    deleted = serializers.BooleanField()
+    unread_count = serializers.IntegerField()
+    last_message = Message(allow_null=True)
+    last_seq = serializers.IntegerField()
+    read_seq = serializers.IntegerField()
+    peer_read_seq = serializers.IntegerField(required=False, help_text="Direct conversations.")
+    updated_at = serializers.DateTimeField()
+
+
+class Sync(serializers.Serializer):
+    conversations = Conversation(many=True)
+    token = serializers.CharField(help_text="Pass as `since` next time.")
+
+
+class Attachment(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(["image", "voice", "file"])
+    url = serializers.CharField()
+    name = serializers.CharField(allow_blank=True)
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    width = serializers.IntegerField(required=False)
+    height = serializers.IntegerField(required=False)
+    thumbnail_url = serializers.CharField(required=False)
+    duration_ms = serializers.IntegerField(required=False)
+
+
+class Member(serializers.Serializer):
+    user = User()
+    role = serializers.ChoiceField(["owner", "admin", "member"])
+
+
+class Group(serializers.Serializer):
+    id = serializers.IntegerField()
+    conversation_id = serializers.CharField()
+    name = serializers.CharField()
+    owner_id = serializers.IntegerField()
+    announcement = serializers.CharField(allow_blank=True)
+    avatar_url = serializers.CharField(allow_null=True)
+    dissolved = serializers.BooleanField()
+    member_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    members = Member(many=True)
+
+
+class ReadReceipts(serializers.Serializer):
+    seq = serializers.IntegerField()
+    read = serializers.ListField(child=serializers.IntegerField())
+    unread = serializers.ListField(child=serializers.IntegerField())
+
+
+def page_of(name: str, item: type[serializers.Serializer]) -> serializers.Serializer:
+    """A list answer of docs/api.md section 0: `{results, next}`."""
+    return inline_serializer(name, {
+        "results": item(many=True),
+        "next": serializers.CharField(allow_null=True, help_text="Repeat the request with `cursor=<next>`."),
+    })
+
+
+PAGING = [
+    OpenApiParameter("limit", OpenApiTypes.INT, description="Default 50; above 200 counts as 200."),
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="The `next` of the previous page."),
+]
+
+
+class ImAutoSchema(AutoSchema):
+    """Every operation also lists the refusals its shape implies: 400 `invalid` when it takes a
+    body or query parameters, 401 when it needs a signed-in user, 404 when its path names
+    something. Views add the others (403, 409, ...) with `errors()`."""
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "path" and parameter["schema"].get("type") == "integer":
+                parameter["schema"]["minimum"] = 0  # <int:...> matches digits only
+        implied = []
+        if "requestBody" in operation or any(p["in"] == "query" for p in operation.get("parameters", [])):
+            implied.append(400)
+        if not any(isinstance(p, AllowAny) for p in self.view.get_permissions()):
+            implied.append(401)
+        if any(p["in"] == "path" for p in operation.get("parameters", [])):
+            implied.append(404)
+        responses = operation["responses"]
+        for status in implied:
+            if str(status) not in responses:
+                responses[str(status)] = self._get_response_for_code(
+                    OpenApiResponse(Error, description=ERROR_CODES[status]), str(status))
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
