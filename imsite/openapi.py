@@ -60,6 +60,11 @@ class User(serializers.Serializer):
     avatar_url = serializers.CharField(allow_null=True)
 
 
+class Me(User):
+    language = serializers.ChoiceField(["en", "zh-hans"], allow_null=True,
+                                       help_text="The user's choice; null before any (docs/api.md section 12).")
+
+
 class Token(serializers.Serializer):
     access_token = serializers.CharField()
     refresh_token = serializers.CharField()

@@ -10,18 +10,10 @@ from rest_framework.views import APIView
 
 from accounts.actions import tokens, users
 from accounts.representations import me_dict, user_dict
+from imsite import openapi
 from imsite.i18n import activate_user_language
+from imsite.openapi import PAGING, errors
 from imsite.pagination import page_by_id
-
-UserSchema = inline_serializer("User", {
-    "id": serializers.IntegerField(), "username": serializers.CharField(),
-    "display_name": serializers.CharField(), "avatar_url": serializers.CharField(allow_null=True),
-})
-TokenSchema = inline_serializer("TokenResponse", {
-    "access_token": serializers.CharField(), "refresh_token": serializers.CharField(),
-    "token_type": serializers.CharField(), "expires_in": serializers.IntegerField(),
-    "user": UserSchema, "ws_url": serializers.CharField(),
-})
 
 
 class RegisterView(APIView):
@@ -29,8 +21,9 @@ class RegisterView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(request=inline_serializer("Register", {
-        "username": serializers.CharField(), "password": serializers.CharField(),
-        "display_name": serializers.CharField(required=False)}), responses={201: UserSchema})
+        "username": serializers.RegexField(r"^[A-Za-z0-9_]{3,32}$"), "password": serializers.CharField(),
+        "display_name": serializers.CharField(required=False, max_length=64)}),
+        responses={201: openapi.User, **errors(409, 429)})
     def post(self, request: Request) -> Response:
         data = request.data
         user = users.check_register(data.get("username"), data.get("password"), data.get("display_name", ""))
@@ -42,7 +35,9 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(request=inline_serializer("Login", {
-        "username": serializers.CharField(), "password": serializers.CharField()}), responses={200: TokenSchema})
+        "username": serializers.CharField(), "password": serializers.CharField()}),
+        responses={200: openapi.Token, **errors(e401="`unauthenticated`: wrong username or password"),
+                   **errors(e429="`rate_limited`: too many failed logins for this username")})
     def post(self, request: Request) -> Response:
         return Response(tokens.check_login(request.data.get("username"), request.data.get("password")))
 
@@ -52,7 +47,7 @@ class RefreshView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(request=inline_serializer("Refresh", {"refresh_token": serializers.CharField()}),
-                   responses={200: TokenSchema})
+                   responses={200: openapi.Token, **errors(e401="`unauthenticated`: unknown or used refresh token")})
     def post(self, request: Request) -> Response:
         return Response(tokens.check_refresh(request.data.get("refresh_token")))
 
@@ -67,15 +62,8 @@ class LogoutView(APIView):
         return Response(status=204)
 
 
-MeSchema = inline_serializer("Me", {
-    "id": serializers.IntegerField(), "username": serializers.CharField(),
-    "display_name": serializers.CharField(), "avatar_url": serializers.CharField(allow_null=True),
-    "language": serializers.ChoiceField(choices=["en", "zh-hans"], allow_null=True),
-})
-
-
 class MeView(APIView):
-    @extend_schema(responses={200: MeSchema})
+    @extend_schema(responses={200: openapi.Me})
     def get(self, request: Request) -> Response:
         return Response(me_dict(request.user))
 
@@ -83,7 +71,7 @@ class MeView(APIView):
         "display_name": serializers.CharField(required=False),
         "avatar_attachment_id": serializers.IntegerField(required=False, allow_null=True),
         "language": serializers.ChoiceField(choices=["en", "zh-hans"], required=False, allow_null=True)}),
-        responses={200: MeSchema})
+        responses={200: openapi.Me})
     def patch(self, request: Request) -> Response:
         data = request.data
         user = users.do_update_profile(
@@ -96,8 +84,8 @@ class MeView(APIView):
 
 
 class UsersView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("q", str), OpenApiParameter("limit", int),
-                               OpenApiParameter("cursor", str)])
+    @extend_schema(parameters=[OpenApiParameter("q", str, description="Username or display-name prefix."),
+                               *PAGING], responses={200: openapi.page_of("UserPage", openapi.User)})
     def get(self, request: Request) -> Response:
         q = request.query_params.get("q", "")
         if not q.strip():
