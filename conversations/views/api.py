@@ -20,19 +20,26 @@ from conversations.representations import (
     load_conversation_dict,
     with_list_data,
 )
+from imsite import openapi
 from imsite.errors import invalid
+from imsite.openapi import PAGING, errors
 
-PAGING = [OpenApiParameter("limit", int), OpenApiParameter("cursor", str)]
+SEND_REFUSALS = errors(
+    e400="`invalid_content` or `invalid_msg_id` (or `invalid`)", e403="`not_friends`, `blocked` or `forbidden`",
+    e409="`group_dissolved`", e429="`rate_limited`: nothing stored; send the same `msg_id` again later")
 
 
 class ConversationListView(APIView):
-    @extend_schema(parameters=PAGING)
+    @extend_schema(operation_id="v1_conversations_list", parameters=PAGING,
+                   responses={200: openapi.page_of("ConversationPage", openapi.Conversation)})
     def get(self, request: Request) -> Response:
         return Response(state.conversation_list(request.user.id, request.query_params))
 
 
 class DirectConversationView(APIView):
-    @extend_schema(request=inline_serializer("DirectOpen", {"user_id": serializers.IntegerField()}))
+    @extend_schema(request=inline_serializer("DirectOpen", {"user_id": serializers.IntegerField()}),
+                   responses={200: openapi.Conversation, 201: openapi.Conversation,
+                              **errors(404, e403="`blocked` or `not_friends`")})
     def post(self, request: Request) -> Response:
         membership, created = check_open_direct(request.user, request.data.get("user_id"))
         data = conversation_dict(with_list_data(Membership.objects.filter(id=membership.id)).get())
@@ -40,29 +47,34 @@ class DirectConversationView(APIView):
 
 
 class ConversationDetailView(APIView):
+    @extend_schema(responses={200: openapi.Conversation})
     def get(self, request: Request, conversation_id: str) -> Response:
         membership = access_membership(request.user.id, conversation_id)
         return Response(load_conversation_dict(request.user.id, membership.conversation_id))
 
     @extend_schema(request=inline_serializer("ConversationPatch", {
         "pinned": serializers.BooleanField(required=False), "hidden": serializers.BooleanField(required=False),
-        "muted": serializers.BooleanField(required=False)}))
+        "muted": serializers.BooleanField(required=False)}), responses={200: openapi.Conversation})
     def patch(self, request: Request, conversation_id: str) -> Response:
         return Response(state.do_update_flags(request.user.id, conversation_id, request.data))
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, conversation_id: str) -> Response:
         state.do_delete(request.user.id, conversation_id)
         return Response(status=204)
 
 
 class MessagesView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("after_seq", int), OpenApiParameter("before_seq", int), *PAGING])
+    @extend_schema(parameters=[OpenApiParameter("after_seq", int, description="Page forward from this seq."),
+                               OpenApiParameter("before_seq", int, description="Page backward from this seq."),
+                               *PAGING], responses={200: openapi.page_of("MessagePage", openapi.Message)})
     def get(self, request: Request, conversation_id: str) -> Response:
         return Response(history_page(request.user.id, conversation_id, request.query_params))
 
     @extend_schema(request=inline_serializer("MessageSend", {
         "msg_type": serializers.CharField(), "content": serializers.JSONField(),
-        "msg_id": serializers.CharField(required=False)}))
+        "msg_id": serializers.CharField(required=False)}),
+        responses={200: openapi.Message, 201: openapi.Message, **SEND_REFUSALS})
     def post(self, request: Request, conversation_id: str) -> Response:
         data = request.data
         result = check_send_message(request.user.id, conversation_id, data.get("msg_type"), data.get("content"),
@@ -71,7 +83,8 @@ class MessagesView(APIView):
 
 
 class ReadView(APIView):
-    @extend_schema(request=inline_serializer("ReadCursor", {"seq": serializers.IntegerField()}))
+    @extend_schema(request=inline_serializer("ReadCursor", {"seq": serializers.IntegerField(min_value=0)}),
+                   responses={200: openapi.Conversation})
     def post(self, request: Request, conversation_id: str) -> Response:
         seq = request.data.get("seq")
         if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
@@ -80,6 +93,7 @@ class ReadView(APIView):
 
 
 class SyncView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("since", str)])
+    @extend_schema(parameters=[OpenApiParameter("since", str, description="The `token` of the previous sync.")],
+                   responses={200: openapi.Sync})
     def get(self, request: Request) -> Response:
         return Response(state.sync(request.user.id, request.query_params.get("since")))
