@@ -6,10 +6,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chat.actions.search import search_messages
+from imsite import openapi
+from imsite.openapi import PAGING, errors
 
 
 class MessageSearchView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("q", str, required=True), OpenApiParameter("conversation_id", str),
-                               OpenApiParameter("limit", int), OpenApiParameter("cursor", str)])
+    @extend_schema(parameters=[OpenApiParameter("q", str, required=True, description="At least one character."),
+                               OpenApiParameter("conversation_id", str), *PAGING],
+                   responses={200: openapi.page_of("SearchPage", openapi.Message),
+                              **errors(e404="`not_found`: `conversation_id` is not one of the caller's")})
     def get(self, request: Request) -> Response:
         return Response(search_messages(request.user.id, request.query_params))
