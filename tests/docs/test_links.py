@@ -18,8 +18,9 @@ FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
 CODE_SPAN = re.compile(r"`[^`\n]*`")
 EXTERNAL = ("http://", "https://", "mailto:")
 # Built from parts so that this file does not match itself.
-OUTSIDE = [re.compile(p) for p in (r"\.\./" + "shared", "shared/" + "contract", r"\bcon" + r"tract sections?\s+\d",
-                                   r"/work/" + "(?:shared|main|wt)\b")]
+OUTSIDE = [re.compile(p, re.I) for p in (
+    r"\.\./" + "shared", "shared/" + "contract", r"\bcon" + r"tract sections?\s+\d",
+    r"/work/" + "(?:shared|main|wt)\b")]
 
 
 def _links(text: str) -> list[str]:

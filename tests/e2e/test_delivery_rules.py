@@ -1,4 +1,4 @@
-"""Contract section 5's delivery rules over real processes: retries at IM_ACK_RETRY_DELAYS by the
+"""The delivery rules of docs/api.md section 5 over real processes: retries at IM_ACK_RETRY_DELAYS by the
 Celery beat sweep, recall before and after the ack, REST and socket sharing the rate limit, and
 bad frames refused with the codes of docs/api.md section 5 while the socket stays open."""
 
