@@ -5,8 +5,15 @@ Modes:
            is complete when the peer receives it.
   product  REST setup (register, token, friends, direct conversation), then the whole chain:
            send -> ack, message at the receiver -> delivered -> receipt at the sender.
+  chain    the same chain on the frame-matched floor (bench/channels_relay, `/chain`): users by
+           number, conversation `A.B`, no REST.
   idle     N (authenticated) idle sockets pinging every 25 s; reports the accept rate, holds them
            until stdin closes or --hold seconds pass.
+
+With --batch (product and chain) the client speaks docs/api.md section 8: it connects with
+`?batch=1`, sends the frames of one event-loop tick as one array, reads arrays, acknowledges with
+the cumulative `delivered` by `seq` and settles `receipt`s by `seq`. Without it, one frame per
+WebSocket message and `delivered` by `msg_ids` (section 5).
 
 Load is a closed loop (W messages in flight per sender) or, with --rate, an open loop at a fixed
 offered rate for --duration seconds. Human-readable output goes to stderr; with --json the
@@ -29,7 +36,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -102,6 +109,7 @@ class LoadConfig:
     grace: float
     procs: int
     run_id: str
+    batch: bool = False
 
 
 @dataclass
@@ -123,11 +131,12 @@ class Stats:
 class Flight:
     """One message on its way; `k` is its sequence number within the pair."""
 
-    __slots__ = ("acked", "k", "msg_id", "receipted", "received", "t0")
+    __slots__ = ("acked", "k", "msg_id", "receipted", "received", "seq", "t0")
 
     def __init__(self, k: int, t0: float, msg_id: str = "") -> None:
         self.k, self.t0, self.msg_id = k, t0, msg_id
         self.acked = self.received = self.receipted = False
+        self.seq = 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,14 +308,30 @@ def relay_pair(cfg: LoadConfig, index: int) -> PairSpec:
     return PairSpec(index, f"{cfg.ws_a}?user={2 * index}", f"{cfg.ws_b}?user={2 * index + 1}", peer=2 * index + 1)
 
 
+def chain_pair(cfg: LoadConfig, index: int) -> PairSpec:
+    sender, receiver = 2 * index, 2 * index + 1
+    return PairSpec(
+        index, f"{cfg.ws_a}?user={sender}", f"{cfg.ws_b}?user={receiver}", conversation_id=f"{sender}.{receiver}"
+    )
+
+
+def batch_url(url: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}batch=1"
+
+
 async def prepare(cfg: LoadConfig, http_base: str) -> list[PairSpec]:
     if cfg.mode == "relay":
         return [relay_pair(cfg, i) for i in range(cfg.pairs)]
-    rest = Rest(http_base)
-    started = now()
-    specs = await asyncio.gather(*(product_pair(rest, cfg, i) for i in range(cfg.pairs)))
-    log(f"setup: {cfg.pairs} pairs registered, befriended, conversations open in {now() - started:.1f}s")
-    return list(specs)
+    if cfg.mode == "chain":
+        specs = [chain_pair(cfg, i) for i in range(cfg.pairs)]
+    else:
+        rest = Rest(http_base)
+        started = now()
+        specs = list(await asyncio.gather(*(product_pair(rest, cfg, i) for i in range(cfg.pairs))))
+        log(f"setup: {cfg.pairs} pairs registered, befriended, conversations open in {now() - started:.1f}s")
+    if cfg.batch:
+        specs = [replace(s, sender_url=batch_url(s.sender_url), receiver_url=batch_url(s.receiver_url)) for s in specs]
+    return specs
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,12 +354,18 @@ def close_reason(ws: ClientConnection) -> str:
 
 
 class Link:
-    """One product socket: dispatches frames, batches `delivered` replies per loop tick, pings."""
+    """One product socket: dispatches frames, batches `delivered` replies per loop tick, pings.
+    In batch mode every frame it writes waits for the end of the loop tick and leaves in one array."""
 
-    def __init__(self, ws: ClientConnection, stats: Stats, on_frame: Callable[[Frame], None]) -> None:
-        self.ws, self.stats, self.on_frame = ws, stats, on_frame
+    def __init__(
+        self, ws: ClientConnection, stats: Stats, on_frame: Callable[[Frame], None], batch: bool = False
+    ) -> None:
+        self.ws, self.stats, self.on_frame, self.batch = ws, stats, on_frame, batch
         self.synced, self.closed = asyncio.Event(), asyncio.Event()
         self.pending: dict[str, list[str]] = {}
+        self.delivered_upto: dict[str, int] = {}  # batch mode: cumulative `delivered` per conversation
+        self.advanced: set[str] = set()  # conversations whose cumulative `delivered` moved this tick
+        self.outbox: list[Frame] = []
         self.tasks: set[asyncio.Task[None]] = set()
         self.closing = False
         self.spawn(self.read())
@@ -356,11 +387,16 @@ class Link:
             self.closed.set()
 
     def dispatch(self, raw: str | bytes) -> None:
-        """Handle one frame; a frame this client cannot read is counted as `client:bad_<type>`."""
+        """Handle one message (in batch mode possibly an array of frames)."""
         try:
-            frame = orjson.loads(raw)
+            parsed = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            frame = None
+            parsed = None
+        for frame in parsed if self.batch and isinstance(parsed, list) else [parsed]:
+            self.dispatch_frame(frame)
+
+    def dispatch_frame(self, frame: Any) -> None:
+        """Handle one frame; a frame this client cannot read is counted as `client:bad_<type>`."""
         if not isinstance(frame, dict):
             self.stats.errors["client:non_object_frame"] += 1
             return
@@ -384,7 +420,23 @@ class Link:
         try:
             while True:
                 await asyncio.sleep(interval)
-                await send_frame(self.ws, {"type": "ping"})
+                await self.write({"type": "ping"})
+        except ConnectionClosed:
+            pass
+
+    async def write(self, frame: Frame) -> None:
+        """Section 5: the frame now. Batch mode: queued for this tick's array."""
+        if not self.batch:
+            await send_frame(self.ws, frame)
+            return
+        if not self.outbox:
+            asyncio.get_running_loop().call_soon(self.spawn, self.flush_outbox())
+        self.outbox.append(frame)
+
+    async def flush_outbox(self) -> None:
+        frames, self.outbox = self.outbox, []
+        try:
+            await self.ws.send(orjson.dumps(frames), text=True)
         except ConnectionClosed:
             pass
 
@@ -401,16 +453,27 @@ class Link:
             )
         raise SetupError(f"{what}: no 'synced' frame within {SYNC_TIMEOUT:.0f}s of connecting")
 
-    def delivered(self, conversation_id: str, msg_id: str) -> None:
-        if not self.pending:
+    def delivered(self, conversation_id: str, msg_id: str, seq: Any = None) -> None:
+        """Acknowledge a message: in batch mode by the highest in-order `seq` of this tick
+        (cumulative), else (or out of order) by `msg_ids`; one frame per conversation and tick."""
+        if not self.pending and not self.advanced:
             asyncio.get_running_loop().call_soon(self.spawn, self.flush())
-        self.pending.setdefault(conversation_id, []).append(msg_id)
+        upto = self.delivered_upto.get(conversation_id)
+        if self.batch and isinstance(seq, int) and (upto is None or seq == upto + 1):
+            self.delivered_upto[conversation_id] = seq
+            self.advanced.add(conversation_id)
+        else:
+            self.pending.setdefault(conversation_id, []).append(msg_id)
 
     async def flush(self) -> None:
         batches, self.pending = self.pending, {}
+        advanced, self.advanced = self.advanced, set()
         try:
+            for conversation_id in advanced:
+                seq = self.delivered_upto[conversation_id]
+                await self.write({"type": "delivered", "conversation_id": conversation_id, "seq": seq})
             for conversation_id, msg_ids in batches.items():
-                await send_frame(self.ws, {"type": "delivered", "conversation_id": conversation_id, "msg_ids": msg_ids})
+                await self.write({"type": "delivered", "conversation_id": conversation_id, "msg_ids": msg_ids})
         except ConnectionClosed:
             pass
 
@@ -504,9 +567,11 @@ class RelayPair(Pair):
 
 
 class ProductPair(Pair):
-    def __init__(self, spec: PairSpec, stats: Stats, nonce: str) -> None:
+    def __init__(self, spec: PairSpec, stats: Stats, nonce: str, batch: bool = False) -> None:
         super().__init__(spec, stats)
-        self.nonce = nonce
+        self.nonce, self.batch = nonce, batch
+        self.acked_seqs: dict[int, Flight] = {}  # acked, not yet receipted, by seq (cumulative receipts)
+        self.receipted_upto: int | None = None
         self.inflight: dict[str, Flight] = {}
         self.ids: deque[str] = deque()
         self.ids_ready = asyncio.Event()
@@ -516,15 +581,15 @@ class ProductPair(Pair):
 
     async def connect(self) -> None:
         what = f"pair {self.spec.index}"
-        self.sender = Link(await open_socket(self.spec.sender_url), self.stats, self.on_sender_frame)
-        self.receiver = Link(await open_socket(self.spec.receiver_url), self.stats, self.on_receiver_frame)
+        self.sender = Link(await open_socket(self.spec.sender_url), self.stats, self.on_sender_frame, self.batch)
+        self.receiver = Link(await open_socket(self.spec.receiver_url), self.stats, self.on_receiver_frame, self.batch)
         await self.sender.wait_synced(f"{what} sender")
         await self.receiver.wait_synced(f"{what} receiver")
 
     async def next_id(self) -> str:
         if len(self.ids) < ID_LOW_WATER and not self.ids_requested:
             self.ids_requested = True
-            await send_frame(self.sender.ws, {"type": "msg_ids", "count": ID_BATCH})
+            await self.sender.write({"type": "msg_ids", "count": ID_BATCH})
         while not self.ids:
             self.ids_ready.clear()
             try:
@@ -540,8 +605,7 @@ class ProductPair(Pair):
         self.got.append(0)
         self.inflight[msg_id] = Flight(k, t0, msg_id)
         text = f"bench {self.nonce} {self.spec.index} {k} {t0:.6f}"
-        await send_frame(
-            self.sender.ws,
+        await self.sender.write(
             {
                 "type": "send",
                 "msg_id": msg_id,
@@ -563,14 +627,17 @@ class ProductPair(Pair):
         if kind == "ack":
             self.on_ack(frame)
         elif kind == "receipt" and frame.get("status") == "delivered":
-            self.on_receipt(frame.get("msg_ids") or [])
+            if isinstance(frame.get("seq"), int) and not frame.get("msg_ids"):
+                self.on_receipt_upto(frame["seq"])
+            else:
+                self.on_receipt(frame.get("msg_ids") or [])
         elif kind == "msg_ids":
             self.ids.extend(str(i) for i in frame.get("ids") or [])
             self.ids_requested = False
             self.ids_ready.set()
         elif kind == "message":
             message = frame["message"]
-            self.sender.delivered(message["conversation_id"], str(message["msg_id"]))
+            self.sender.delivered(message["conversation_id"], str(message["msg_id"]), message.get("seq"))
             ours = self.parse(message) is not None
             self.stats.counts["echo_to_sender" if ours else "stale_or_foreign"] += 1
         elif kind == "error":
@@ -584,17 +651,36 @@ class ProductPair(Pair):
         flight.acked = True
         self.stats.counts["acked"] += 1
         self.stats.latency("ack", flight.t0)
+        seq = frame.get("seq")
+        if isinstance(seq, int):
+            flight.seq = seq
+            if self.receipted_upto is not None and seq <= self.receipted_upto:
+                flight.receipted = True  # the cumulative receipt overtook this ack
+            else:
+                self.acked_seqs[seq] = flight
         self.settle(flight)
+
+    def on_receipt_upto(self, upto: int) -> None:
+        """A cumulative receipt: everything of the conversation up to `upto` reached the peer."""
+        covered = [seq for seq in self.acked_seqs if seq <= upto]
+        for seq in covered:
+            self.mark_receipted(self.acked_seqs.pop(seq))
+        self.receipted_upto = max(upto, self.receipted_upto or 0)
 
     def on_receipt(self, msg_ids: list[Any]) -> None:
         for msg_id in msg_ids:
             flight = self.inflight.get(str(msg_id))
-            if flight is None or flight.receipted:
-                continue
-            if not flight.received:
-                self.stats.counts["receipt_before_receive"] += 1
-            flight.receipted = True
-            self.settle(flight)
+            if flight is not None and not flight.receipted:
+                self.acked_seqs.pop(flight.seq, None)
+                self.mark_receipted(flight)
+
+    def mark_receipted(self, flight: Flight) -> None:
+        if flight.receipted or flight.msg_id not in self.inflight:
+            return
+        if not flight.received:
+            self.stats.counts["receipt_before_receive"] += 1
+        flight.receipted = True
+        self.settle(flight)
 
     def on_error(self, frame: Frame) -> None:
         flight = self.inflight.pop(str(frame.get("ref")), None)
@@ -607,7 +693,7 @@ class ProductPair(Pair):
             return
         message = frame["message"]
         msg_id = str(message["msg_id"])
-        self.receiver.delivered(message["conversation_id"], msg_id)
+        self.receiver.delivered(message["conversation_id"], msg_id, message.get("seq"))
         parsed = self.parse(message)
         if parsed is None:
             self.stats.counts["stale_or_foreign"] += 1
@@ -720,7 +806,7 @@ async def gather_bounded(action: Callable[[Item], Awaitable[None]], items: Itera
 def make_pair(cfg: LoadConfig, spec: PairSpec, stats: Stats) -> Pair:
     if cfg.mode == "relay":
         return RelayPair(spec, stats)
-    return ProductPair(spec, stats, nonce=f"{cfg.run_id}{random.getrandbits(32):08x}")
+    return ProductPair(spec, stats, nonce=f"{cfg.run_id}{random.getrandbits(32):08x}", batch=cfg.batch)
 
 
 async def run_load(cfg: LoadConfig, specs: list[PairSpec], phases: Phases) -> dict[str, Any]:
@@ -1008,7 +1094,7 @@ async def run_idle(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=("relay", "product", "idle"))
+    parser.add_argument("mode", choices=("relay", "product", "chain", "idle"))
     parser.add_argument("--ws-a", default="", help="socket URL for senders (relay: base URL, ?user= is added)")
     parser.add_argument("--ws-b", default="", help="socket URL for receivers (default: --ws-a)")
     parser.add_argument("--http", default="", help="REST base URL (default: derived from --ws-a)")
@@ -1024,6 +1110,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--idle-per-user", type=int, default=100, help="idle mode: sockets per product user")
     parser.add_argument("--hold", type=float, default=600.0, help="idle mode: seconds to hold at most")
     parser.add_argument("--accept-timeout", type=float, default=120.0, help="idle mode: stop opening after this")
+    parser.add_argument("--batch", action="store_true", help="product, chain: batched protocol (docs/api.md section 8)")
     parser.add_argument("--json", action="store_true", help="print BENCH lines for bench/run.py")
     args = parser.parse_args(argv)
     args.ws_b = args.ws_b or args.ws_a
@@ -1042,8 +1129,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"--{name} must be within 0..{LIMITS[name]}")
     if args.mode != "idle" and (args.pairs < 1 or args.window < 1 or args.duration <= 0):
         parser.error("--pairs, --window and --duration must be positive")
-    if args.mode == "relay" and not args.ws_a:
-        parser.error("relay mode needs --ws-a")
+    if args.mode in ("relay", "chain") and not args.ws_a:
+        parser.error(f"{args.mode} mode needs --ws-a")
     args.procs = max(1, min(args.procs, args.pairs, mp.cpu_count()))
     args.hold = min(args.hold, LIMITS["duration"] * 2)
     return args
@@ -1061,6 +1148,7 @@ def config(args: argparse.Namespace) -> LoadConfig:
         args.grace,
         args.procs,
         args.run_id,
+        args.batch,
     )
 
 

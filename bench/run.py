@@ -41,7 +41,7 @@ PRIVATE_REDIS_PORT = 16379
 IDLE_ACCEPT_TIMEOUT = 180  # seconds; the idle case reports how many sockets were accepted by then
 IDLE_PER_USER = 500  # idle sockets share users: registering 10,000 users would take an hour of PBKDF2
 IDLE_PROFILE_SECONDS = 20  # --profile: node A sampled from the start of the idle case
-DATABASES = ("bench_main", "bench_shard0", "bench_shard1")
+DATABASES = ("im_bench_main", "im_bench_shard0", "im_bench_shard1")
 NODES = {"A": 18001, "B": 18002}
 RELAY_PORTS = {"plain": 18101, "memory": 18102, "pubsub_a": 18103, "pubsub_b": 18104}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -155,17 +155,26 @@ def tree(roots: list[int], table: dict[int, tuple[int, str, float]]) -> set[int]
 
 @dataclass
 class Server:
-    """What counts as the server of a case: our process trees, plus shared services by name."""
+    """What counts as the server of a case, by role: our process trees (role -> root pids), plus
+    shared services by process name (role -> name)."""
 
-    roots: list[int]
+    roots: dict[str, list[int]]
     rss_pids: list[int]
-    services: tuple[str, ...] = ()
+    services: dict[str, str] = field(default_factory=dict)
     on_load_start: Callable[[], None] | None = None  # once, at the next case's window (--profile)
 
-    def cpu(self) -> float:
-        table = read_proc()
-        pids = tree(self.roots, table) | {p for p, (_, comm, _) in table.items() if comm in self.services}
-        return sum(table[p][2] for p in pids)
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far per role (a process counted once, in the first role that has it)."""
+        table, seen, by_role = read_proc(), set(), {}
+        for role, roots in self.roots.items():
+            pids = tree(roots, table) - seen
+            seen |= pids
+            by_role[role] = sum(table[p][2] for p in pids)
+        for role, comm in self.services.items():
+            pids = {p for p, (_, name, _) in table.items() if name == comm} - seen
+            seen |= pids
+            by_role[role] = by_role.get(role, 0.0) + sum(table[p][2] for p in pids)
+        return by_role
 
     def rss_mb(self) -> list[float]:
         return [rss_mb(pid) for pid in self.rss_pids]
@@ -191,11 +200,11 @@ class RedisTarget:
     def url(self, db: int) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
 
-    def roots(self) -> list[int]:
-        return [self.pid] if self.pid else []
+    def roots(self) -> dict[str, list[int]]:
+        return {"redis": [self.pid]} if self.pid else {}
 
-    def services(self) -> tuple[str, ...]:
-        return () if self.pid else ("redis-server",)
+    def services(self) -> dict[str, str]:
+        return {} if self.pid else {"redis": "redis-server"}
 
 
 def start_redis(procs: Processes, private: bool) -> RedisTarget:
@@ -245,9 +254,14 @@ class Outcome:
     key: str
     name: str
     summary: dict[str, Any]
-    cpu_s: float | None = None
+    cpu_by: dict[str, float] = field(default_factory=dict)  # CPU seconds in the window, per server role
     rss: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    load_avg: float | None = None  # 1-minute load average at the window's end
+
+    @property
+    def cpu_s(self) -> float | None:
+        return sum(self.cpu_by.values()) if self.cpu_by else None
 
 
 @dataclass(frozen=True)
@@ -255,10 +269,11 @@ class Load:
     pairs: int
     window: int
     duration: float
-    rate: float
+    rates: tuple[float, ...]
     grace: float
 
-    def args(self, open_loop: bool) -> list[str]:
+    def args(self, rate: float = 0.0, batch: bool = False) -> list[str]:
+        """Load-client options: closed loop (rate 0) or open loop at `rate`; `batch`: docs/api.md section 8."""
         args = [
             "--pairs",
             str(self.pairs),
@@ -269,18 +284,19 @@ class Load:
             "--grace",
             str(self.grace),
         ]
-        return [*args, "--rate", str(self.rate)] if open_loop else args
+        if rate:
+            args += ["--rate", str(rate)]
+        return [*args, "--batch"] if batch else args
 
 
 def loadclient(mode: str, *args: str) -> list[str]:
     return [PY, str(BENCH / "loadclient.py"), mode, *args, "--json"]
 
 
-def follow(lines: IO[str], server: Server) -> tuple[dict[str, Any], float | None, list[float]]:
-    """Read the client's BENCH lines; sample server CPU at the window's start and end."""
-    cpu0: float | None = None
-    cpu: float | None = None
-    rss: list[float] = []
+def follow(lines: IO[str], server: Server, outcome: Outcome) -> None:
+    """Read the client's BENCH lines into `outcome`; sample server CPU, RSS and the load average at
+    the window's start and end."""
+    cpu0: dict[str, float] | None = None
     for line in lines:
         line = line.strip()
         if line == "BENCH load-start":
@@ -289,14 +305,16 @@ def follow(lines: IO[str], server: Server) -> tuple[dict[str, Any], float | None
                 server.on_load_start = None
             cpu0 = server.cpu()
         elif line == "BENCH load-end" and cpu0 is not None:
-            cpu, rss = server.cpu() - cpu0, server.rss_mb()
+            outcome.cpu_by = {role: seconds - cpu0.get(role, 0.0) for role, seconds in server.cpu().items()}
+            outcome.rss, outcome.load_avg = server.rss_mb(), os.getloadavg()[0]
         elif line.startswith("BENCH result "):
-            return orjson.loads(line.removeprefix("BENCH result ")), cpu, rss
-    return {}, cpu, rss
+            outcome.summary = orjson.loads(line.removeprefix("BENCH result "))
+            return
 
 
 def run_client(key: str, name: str, argv: list[str], server: Server, timeout: float) -> Outcome:
     say(f"case: {name}")
+    outcome = Outcome(key, name, {})
     log = LOGS / f"client-{key}.log"
     with log.open("w") as err:
         popen = subprocess.Popen(
@@ -312,16 +330,16 @@ def run_client(key: str, name: str, argv: list[str], server: Server, timeout: fl
         timer.start()
         try:
             assert popen.stdout is not None
-            summary, cpu, rss = follow(popen.stdout, server)
+            follow(popen.stdout, server, outcome)
         finally:
             timer.cancel()
             popen.wait()
-    if not summary:
-        summary = {
+    if not outcome.summary:
+        outcome.summary = {
             "error": f"load client gave no result (exit {popen.returncode}, limit {timeout:.0f}s): {tail(log, 5)}"
         }
-    say(f"  -> {summary.get('msgs_per_s', summary.get('error'))}")
-    return Outcome(key, name, summary, cpu, rss)
+    say(f"  -> {outcome.summary.get('msgs_per_s', outcome.summary.get('error'))} (load {os.getloadavg()[0]:.1f})")
+    return outcome
 
 
 class IdleHolder:
@@ -376,7 +394,9 @@ def client_timeout(load: Load, setup: float) -> float:
 
 
 def relay_cases(procs: Processes, args: argparse.Namespace, load: Load, redis_target: RedisTarget) -> list[Outcome]:
-    """Plain websockets relay; Channels in-memory on one daphne; Channels pub/sub on two."""
+    profile = load.duration if args.profile else 0.0
+    """Plain websockets relay; Channels in-memory on one daphne; Channels pub/sub on two, which
+    then also serve the frame-matched floor (`/chain`)."""
     plain = [PY, str(BENCH / "baselines.py"), "plain", "--port", str(RELAY_PORTS["plain"])]
     memory = channels_command(RELAY_PORTS["memory"], "memory", "")
     pubsub_a = channels_command(RELAY_PORTS["pubsub_a"], "pubsub", redis_target.url(6))
@@ -386,14 +406,12 @@ def relay_cases(procs: Processes, args: argparse.Namespace, load: Load, redis_ta
             "plain",
             "plain websockets relay",
             {"relay-plain": (plain, None, RELAY_PORTS["plain"])},
-            "/",
             args.relay_procs,
         ),
         (
             "memory",
             "Channels relay, in-memory layer, 1 daphne",
             {"relay-memory": (*memory, RELAY_PORTS["memory"])},
-            "/ws",
             1,
         ),
         (
@@ -403,15 +421,14 @@ def relay_cases(procs: Processes, args: argparse.Namespace, load: Load, redis_ta
                 "relay-pubsub-a": (*pubsub_a, RELAY_PORTS["pubsub_a"]),
                 "relay-pubsub-b": (*pubsub_b, RELAY_PORTS["pubsub_b"]),
             },
-            "/ws",
             1,
         ),
     ]
     outcomes = []
-    for key, label, servers, path, client_procs in setups:
+    for key, label, servers, client_procs in setups:
         try:
             uses_redis = redis_target if key == "pubsub" else None
-            outcomes += relay_case(procs, key, label, servers, path, client_procs, load, uses_redis)
+            outcomes += relay_case(procs, key, label, servers, client_procs, load, uses_redis, profile)
         except BenchError as exc:
             outcomes.append(Outcome(key, label, {"error": str(exc)}))
         finally:
@@ -424,10 +441,10 @@ def relay_case(
     key: str,
     label: str,
     servers: dict[str, tuple[list[str], dict[str, str] | None, int]],
-    path: str,
     client_procs: int,
     load: Load,
     redis_target: RedisTarget | None,
+    profile: float = 0.0,
 ) -> list[Outcome]:
     ensure_free(*(port for _, _, port in servers.values()))
     for name, (argv, env, _) in servers.items():
@@ -435,28 +452,40 @@ def relay_case(
     for name, (_, _, port) in servers.items():
         wait_port(port, procs, name)
     pids = procs.pids(*servers)
+    roles = {f"node {node}": [pid] for node, pid in zip("AB", pids, strict=False)}
     if redis_target is None:
-        server = Server(pids, pids)
+        server = Server(roles, pids)
     else:
-        server = Server(pids + redis_target.roots(), pids, redis_target.services())
+        server = Server({**roles, **redis_target.roots()}, pids, redis_target.services())
     ports = [port for _, _, port in servers.values()]
+    path = "/" if key == "plain" else "/ws"
     urls = ["--ws-a", f"ws://127.0.0.1:{ports[0]}{path}", "--ws-b", f"ws://127.0.0.1:{ports[-1]}{path}"]
     common = [*urls, "--procs", str(client_procs)]
+    rate = max(load.rates)
+    outcomes = [
+        run_client(f"{key}-closed", f"{label}, closed loop", loadclient("relay", *common, *load.args()), server,
+                   client_timeout(load, 30)),
+        run_client(f"{key}-open", f"{label}, open loop {rate:.0f}/s", loadclient("relay", *common, *load.args(rate)),
+                   server, client_timeout(load, 30)),
+    ]
+    if key == "pubsub":
+        if profile:  # --profile: the floor's first case (closed loop, batch mode)
+            server.on_load_start = lambda: profile_nodes(procs, profile, ("a", "b"), "floor-", "relay-pubsub-")
+        chain = ["--ws-a", f"ws://127.0.0.1:{ports[0]}/chain", "--ws-b", f"ws://127.0.0.1:{ports[-1]}/chain"]
+        outcomes += [
+            run_client(f"floor-{case_key}", f"frame-matched floor (Channels chain relay, pub/sub, 2 daphne), {what}",
+                       loadclient("chain", *chain, *load.args(rate, batch)), server, client_timeout(load, 30))
+            for case_key, what, rate, batch in load_cases(load)
+        ]
+    return outcomes
+
+
+def load_cases(load: Load) -> list[tuple[str, str, float, bool]]:
+    """(key, description, rate, batch) of the chain's cases: the product's and the floor's."""
     return [
-        run_client(
-            f"{key}-closed",
-            f"{label}, closed loop",
-            loadclient("relay", *common, *load.args(False)),
-            server,
-            client_timeout(load, 30),
-        ),
-        run_client(
-            f"{key}-open",
-            f"{label}, open loop {load.rate:.0f}/s",
-            loadclient("relay", *common, *load.args(True)),
-            server,
-            client_timeout(load, 30),
-        ),
+        ("closed-batch", "closed loop, batch mode", 0.0, True),
+        ("closed", "closed loop, section 5 client", 0.0, False),
+        *((f"open-{rate:.0f}", f"open loop {rate:.0f}/s, batch mode", rate, True) for rate in load.rates),
     ]
 
 
@@ -468,8 +497,8 @@ def product_env(redis_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env.update(
         {
-            "DATABASE_URL": f"{PG}/bench_main",
-            "IM_MESSAGE_SHARDS": f"{PG}/bench_shard0,{PG}/bench_shard1",
+            "DATABASE_URL": f"{PG}/im_bench_main",
+            "IM_MESSAGE_SHARDS": f"{PG}/im_bench_shard0,{PG}/im_bench_shard1",
             "REDIS_URL": redis_url,
             "DJANGO_SECRET_KEY": "bench",
             "IM_SEND_RATE": "100000",
@@ -510,13 +539,15 @@ def daphne_argv(port: int) -> list[str]:
     return [*argv, "-b", "127.0.0.1", "-p", str(port), "imsite.asgi:application"]
 
 
-def profile_nodes(procs: Processes, seconds: float, nodes: tuple[str, ...] = tuple(NODES), tag: str = "") -> None:
-    """Sample daphne nodes with py-spy for `seconds`: collapsed stacks in the logs folder."""
+def profile_nodes(procs: Processes, seconds: float, nodes: tuple[str, ...] = tuple(NODES), tag: str = "",
+                  process: str = "daphne-") -> None:
+    """Sample daphne nodes (processes `{process}{node}`) with py-spy for `seconds`: collapsed stacks
+    in the logs folder."""
     spy = shutil.which("py-spy", path=str(Path(PY).parent)) or shutil.which("py-spy")
     if not spy:
         raise BenchError("--profile needs py-spy (pip install -r requirements-dev.txt)")
     for node in nodes:
-        pid = procs.pids(f"daphne-{node}")[0]
+        pid = procs.pids(f"{process}{node}")[0]
         procs.start(f"py-spy-{tag}{node}", [spy, "record", "--nonblocking", "-r", "50", "-f", "raw", "-d",
                                              str(int(seconds)), "-p", str(pid),
                                              "-o", str(LOGS / f"profile-{tag}{node}.txt")])
@@ -553,8 +584,13 @@ def start_product(procs: Processes, env: dict[str, str], redis_target: RedisTarg
     for name in ("celery-worker", "celery-beat"):
         procs.check_alive(name)
     daphnes = procs.pids("daphne-A", "daphne-B")
-    roots = procs.pids("daphne-A", "daphne-B", "celery-worker", "celery-beat") + redis_target.roots()
-    return Server(roots, daphnes, ("postgres", *redis_target.services()))
+    roots = {
+        "node A": procs.pids("daphne-A"),
+        "node B": procs.pids("daphne-B"),
+        "celery": procs.pids("celery-worker", "celery-beat"),
+        **redis_target.roots(),
+    }
+    return Server(roots, daphnes, {"postgres": "postgres", **redis_target.services()})
 
 
 def wait_ready(procs: Processes, name: str, port: int, timeout: float = 120.0) -> None:
@@ -600,12 +636,10 @@ def run_product(
         f"http://127.0.0.1:{NODES['A']}",
         f"{int(time.time()) % 100000:05d}",
     )
-    for key, name, open_loop in (
-        ("product-closed", "product, 2 nodes, closed loop", False),
-        ("product-open", f"product, 2 nodes, open loop {load.rate:.0f}/s", True),
-    ):
-        argv = loadclient("product", *target.args(), *load.args(open_loop))
-        outcomes.append(run_client(key, name, argv, server, client_timeout(load, 600)))
+    for case_key, what, rate, batch in load_cases(load):
+        argv = loadclient("product", *target.args(), *load.args(rate, batch))
+        outcomes.append(run_client(f"product-{case_key}", f"product, 2 nodes, {what}", argv, server,
+                                   client_timeout(load, 600)))
     if args.idle:
         if args.profile:  # the idle sockets' registration and opening (node A takes them)
             profile_nodes(procs, IDLE_PROFILE_SECONDS, ("A",), "accept-")
@@ -647,12 +681,13 @@ def idle_cases(args: argparse.Namespace, load: Load, target: Target, server: Ser
     outcomes = []
     try:
         ready = holder.ready()
-        for key, name, open_loop in (
-            ("product-idle-closed", f"product, closed loop + {args.idle} idle sockets on node A", False),
-            ("product-idle", f"product, open loop {load.rate:.0f}/s + {args.idle} idle sockets on node A", True),
+        rate = min(load.rates)
+        for key, name, case_rate in (
+            ("product-idle-closed", f"product, closed loop, batch mode + {args.idle} idle sockets on node A", 0.0),
+            ("product-idle", f"product, open loop {rate:.0f}/s, batch mode + {args.idle} idle sockets on node A", rate),
         ):
-            outcomes.append(run_client(key, name, loadclient("product", *target.args(), *load.args(open_loop)),
-                                       server, client_timeout(load, 600)))
+            argv = loadclient("product", *target.args(), *load.args(case_rate, batch=True))
+            outcomes.append(run_client(key, name, argv, server, client_timeout(load, 600)))
     finally:
         final = holder.finish()
     for outcome in outcomes:
@@ -683,6 +718,7 @@ COLUMNS = (
     "server CPU s (µs/msg)",
     "client CPU s",
     "RSS MB",
+    "load",
 )
 LATENCY_NAMES = {"ack": "send→ack", "recv": "send→receive", "receipt": "send→receipt"}
 
@@ -710,6 +746,7 @@ def row(outcome: Outcome) -> list[str]:
         cpu,
         f"{s['client_cpu_s']:.1f}",
         "/".join(f"{r:.0f}" for r in outcome.rss),
+        "" if outcome.load_avg is None else f"{outcome.load_avg:.1f}",
     ]
 
 
@@ -718,27 +755,43 @@ def table(rows: list[list[str]], header: tuple[str, ...]) -> list[str]:
     return lines + ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
 
 
+RATIOS = (  # (product case, baseline case, label): the product's throughput as a ratio
+    ("product-closed-batch", "floor-closed-batch", "batch mode / frame-matched floor, batch mode"),
+    ("product-closed", "floor-closed", "section 5 client / frame-matched floor, section 5 client"),
+    ("product-closed-batch", "floor-closed", "batch mode / frame-matched floor, section 5 client"),
+    ("product-closed", "plain-closed", "section 5 client / plain websockets relay"),
+    ("product-closed", "memory-closed", "section 5 client / Channels in-memory relay"),
+    ("product-closed", "pubsub-closed", "section 5 client / Channels pub/sub relay, 2 daphne"),
+)
+
+
 def ratios(outcomes: list[Outcome]) -> list[str]:
+    """The product's closed loops as ratios to the floor and the baselines of the same run."""
     by_key = {o.key: o.summary for o in outcomes if "error" not in o.summary}
-    product = by_key.get("product-closed")
-    if product is None:
-        return ["Ratios: the product's closed loop did not run."]
     lines = []
-    for key, label in (
-        ("plain-closed", "plain websockets relay"),
-        ("memory-closed", "Channels in-memory relay"),
-        ("pubsub-closed", "Channels pub/sub relay, 2 daphne"),
-    ):
-        baseline = by_key.get(key, {}).get("msgs_per_s")
-        if baseline:
-            lines.append(f"- product closed loop / {label}: **{product['msgs_per_s'] / baseline:.2f}×**")
-    return lines or ["Ratios: no baseline ran."]
+    for product, baseline, label in RATIOS:
+        ours, theirs = by_key.get(product, {}).get("msgs_per_s"), by_key.get(baseline, {}).get("msgs_per_s")
+        if ours is not None and theirs:
+            lines.append(f"- product closed loop, {label}: **{ours / theirs:.2f}×**")
+    return lines or ["Ratios: the product's closed loops or their baselines did not run."]
+
+
+def cpu_table(outcomes: list[Outcome]) -> list[str]:
+    """Server CPU per completed message, per process role, for every case that measured it."""
+    roles = list(dict.fromkeys(role for o in outcomes for role in o.cpu_by))
+    rows = []
+    for o in outcomes:
+        done = o.summary.get("counts", {}).get("completed_in_window", 0)
+        if o.cpu_by and done:
+            cells = [f"{o.cpu_by[r] / done * 1e6:.0f}" if r in o.cpu_by else "" for r in roles]
+            rows.append([o.name, *cells, f"{(o.cpu_s or 0) / done * 1e6:.0f}"])
+    return table(rows, ("case", *roles, "all")) if rows else []
 
 
 def product_latencies(outcomes: list[Outcome]) -> list[str]:
     rows = []
     for o in outcomes:
-        if o.key.startswith("product") and "error" not in o.summary:
+        if o.key.startswith(("product", "floor")) and "error" not in o.summary:
             for kind, p in o.summary["latency_ms"].items():
                 rows.append([o.name, LATENCY_NAMES[kind], *(str(p.get(q, "-")) for q in ("p50", "p95", "p99", "max"))])
     return table(rows, ("case", "latency", "p50", "p95", "p99", "max (ms)")) if rows else []
@@ -767,14 +820,18 @@ def render(args: argparse.Namespace, load: Load, outcomes: list[Outcome], second
         (
             f"{stamp}, commit {git_head()}, {os.cpu_count()} CPUs ({machine}), {seconds:.0f} s in all. "
             f"Closed loop: {load.pairs} pairs × {load.window} in flight, {load.duration:.0f} s; "
-            f"open loop: {load.rate:.0f} msg/s offered; latencies are send→receive in ms."
+            f"open loops: {', '.join(f'{r:.0f}' for r in load.rates)} msg/s offered; latencies are send→receive "
+            "in ms; load: the 1-minute load average at the end of the case (the machine is shared)."
         ),
         "",
     ]
     body = [*table([row(o) for o in outcomes], COLUMNS), "", *ratios(outcomes), ""]
+    cpu = cpu_table(outcomes)
+    if cpu:
+        body += ["Server CPU per completed message, µs, by process (load window):", "", *cpu, ""]
     latency = product_latencies(outcomes)
     if latency:
-        body += ["Product latencies (ms):", "", *latency, ""]
+        body += ["Latencies of the whole chain, product and floor (ms):", "", *latency, ""]
     return "\n".join([*head, *body, "Details:", "", *details(outcomes), ""])
 
 
@@ -793,7 +850,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Load]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="P=10, W=5, 5 s windows, no idle sockets")
     parser.add_argument("--idle", type=int, default=None, help="idle sockets on node A (default 10000; quick: 0)")
-    parser.add_argument("--rate", type=float, default=1000.0, help="open loop offered msgs/s")
+    parser.add_argument("--rates", default="200,1000", help="open loops: offered msgs/s, comma-separated")
     parser.add_argument("--relay-procs", type=int, default=2, help="client processes for the plain relay")
     parser.add_argument(
         "--private-redis",
@@ -807,9 +864,15 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Load]:
     args = parser.parse_args(argv)
     if args.idle is None:
         args.idle = 0 if args.quick else 10_000
+    try:
+        rates = tuple(float(r) for r in args.rates.split(","))
+    except ValueError:
+        parser.error("--rates: comma-separated numbers")
+    if not rates or min(rates) <= 0:
+        parser.error("--rates: positive numbers")
     if args.quick:
-        return args, Load(pairs=10, window=5, duration=5.0, rate=args.rate, grace=10.0)
-    return args, Load(pairs=50, window=10, duration=20.0, rate=args.rate, grace=15.0)
+        return args, Load(pairs=10, window=5, duration=5.0, rates=rates, grace=10.0)
+    return args, Load(pairs=50, window=10, duration=20.0, rates=rates, grace=15.0)
 
 
 def raise_fd_limit() -> None:

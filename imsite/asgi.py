@@ -11,7 +11,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs
 from django.urls import path  # noqa: E402
 
 from chat.consumers import ChatConsumer  # noqa: E402
-from imsite import events, gc_policy  # noqa: E402
+from imsite import events, gc_policy, stack_patches  # noqa: E402
 from imsite.realtime import node  # noqa: E402
 from imsite.realtime.auth import SocketAuthMiddleware  # noqa: E402
 from imsite.tracing import setup_tracing  # noqa: E402
@@ -34,5 +34,6 @@ application = BindEventLoop(ProtocolTypeRouter({
     "http": django_asgi,  # static files: WhiteNoise middleware (settings)
     "websocket": SocketAuthMiddleware(URLRouter([path("ws", ChatConsumer.as_asgi())])),
 }))
+stack_patches.apply()
 node.start_heartbeat()
 gc_policy.apply()

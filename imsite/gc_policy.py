@@ -17,4 +17,7 @@ THRESHOLDS = (50_000, 20, 10)  # young collections every 50,000 net allocations 
 
 
 def apply() -> None:
+    """At start-up (imsite/asgi.py), before the server accepts anything."""
     gc.set_threshold(*THRESHOLDS)
+    gc.collect()
+    gc.freeze()
