@@ -4,6 +4,7 @@ These fail when an upgrade of daphne or autobahn changes what the patches were w
 re-measure (bench/run.py) and rewrite or drop each patch for the new version.
 """
 
+import asyncio
 import re
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 from autobahn.websocket import protocol as autobahn_protocol
+from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet.testing import StringTransport
 
@@ -48,6 +50,7 @@ def open_protocol() -> WebSocketProtocol:
     protocol = factory.buildProtocol(None)
     protocol.versions = Formatted()  # one of the configuration attributes autobahn dumps on connect
     protocol.makeConnection(StringTransport())
+    protocol.client_addr, protocol.path = ["127.0.0.1", 50000], b"/ws"  # as daphne's onConnect sets them
     return protocol
 
 
@@ -91,3 +94,50 @@ def test_daphne_still_closes_sockets_past_its_websocket_timeout():
     protocol, calls = daphne_protocol(silent_for=600, websocket_timeout=60)
     protocol.check_timeouts()
     assert calls == ["close"]
+
+
+async def application(scope, receive, send) -> None:
+    if scope.get("hang"):
+        await asyncio.Event().wait()
+
+
+def daphne_server(**options) -> Server:
+    server = Server(application, endpoints=["tcp:port=0:interface=127.0.0.1"], signal_handlers=False, **options)
+    server.connections = {}  # as Server.run makes it
+    return server
+
+
+def test_daphne_still_reaps_finished_applications_and_closed_connections():
+    async def scenario() -> None:
+        server = daphne_server(application_close_timeout=10)
+        done, closed, hanging = open_protocol(), open_protocol(), open_protocol()
+        for protocol, scope in ((done, {}), (closed, {}), (hanging, {"hang": True})):
+            server.protocol_connected(protocol)
+            server.create_application(protocol, {"type": "websocket", **scope})
+        await asyncio.sleep(0.01)  # the two finishing applications run to their end
+        server.protocol_disconnected(closed)
+        server.application_checker()
+        assert "application_instance" not in server.connections[done]  # reaped, socket still open
+        assert closed not in server.connections
+        assert "application_instance" in server.connections[hanging]
+
+        server.protocol_disconnected(hanging)
+        server.connections[hanging]["disconnected"] -= 60  # past application_close_timeout
+        server.application_checker()  # cancels it
+        await asyncio.sleep(0.01)
+        server.application_checker()
+        assert server.connections == {done: server.connections[done]}
+
+    asyncio.run(scenario())
+
+
+def test_daphne_checks_timeouts_of_all_but_young_open_websockets():
+    server = daphne_server(websocket_timeout=60)
+    checked: list[str] = []
+    young, old = daphne_protocol(silent_for=5)[0], daphne_protocol(silent_for=600)[0]
+    for name, protocol in (("young", young), ("old", old)):
+        protocol.server = server
+        protocol.check_timeouts = lambda name=name: checked.append(name)
+        server.protocol_connected(protocol)
+    server.timeout_checker()
+    assert checked == ["old"]
