@@ -153,28 +153,45 @@ def tree(roots: list[int], table: dict[int, tuple[int, str, float]]) -> set[int]
     return pids
 
 
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 @dataclass
 class Server:
     """What counts as the server of a case, by role: our process trees (role -> root pids), plus
-    shared services by process name (role -> name)."""
+    shared services (role -> process name and a text its command line must hold: PostgreSQL's
+    backends name their database there, so other users of the shared server are not counted)."""
 
     roots: dict[str, list[int]]
     rss_pids: list[int]
-    services: dict[str, str] = field(default_factory=dict)
+    services: dict[str, tuple[str, str]] = field(default_factory=dict)
     on_load_start: Callable[[], None] | None = None  # once, at the next case's window (--profile)
 
-    def cpu(self) -> dict[str, float]:
-        """CPU seconds so far per role (a process counted once, in the first role that has it)."""
+    def cpu(self) -> dict[str, dict[int, float]]:
+        """CPU seconds so far per role and process (each process in the first role that has it)."""
         table, seen, by_role = read_proc(), set(), {}
         for role, roots in self.roots.items():
             pids = tree(roots, table) - seen
             seen |= pids
-            by_role[role] = sum(table[p][2] for p in pids)
-        for role, comm in self.services.items():
-            pids = {p for p, (_, name, _) in table.items() if name == comm} - seen
+            by_role[role] = {p: table[p][2] for p in pids}
+        for role, (comm, marker) in self.services.items():
+            pids = {p for p, (_, name, _) in table.items() if name == comm and marker in cmdline(p)} - seen
             seen |= pids
-            by_role[role] = by_role.get(role, 0.0) + sum(table[p][2] for p in pids)
+            by_role.setdefault(role, {}).update({p: table[p][2] for p in pids})
         return by_role
+
+
+def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    """CPU seconds per role between two samples: processes that ended meanwhile are not counted
+    (their last seconds are lost), processes that started are counted from their start."""
+    return {
+        role: sum(seconds - before.get(role, {}).get(pid, 0.0) for pid, seconds in pids.items())
+        for role, pids in after.items()
+    }
 
     def rss_mb(self) -> list[float]:
         return [rss_mb(pid) for pid in self.rss_pids]
@@ -203,8 +220,8 @@ class RedisTarget:
     def roots(self) -> dict[str, list[int]]:
         return {"redis": [self.pid]} if self.pid else {}
 
-    def services(self) -> dict[str, str]:
-        return {} if self.pid else {"redis": "redis-server"}
+    def services(self) -> dict[str, tuple[str, str]]:
+        return {} if self.pid else {"redis": ("redis-server", "")}
 
 
 def start_redis(procs: Processes, private: bool) -> RedisTarget:
@@ -271,6 +288,7 @@ class Load:
     duration: float
     rates: tuple[float, ...]
     grace: float
+    batch: bool = True  # False: no batch-mode cases (a product without docs/api.md section 8)
 
     def args(self, rate: float = 0.0, batch: bool = False) -> list[str]:
         """Load-client options: closed loop (rate 0) or open loop at `rate`; `batch`: docs/api.md section 8."""
@@ -296,7 +314,7 @@ def loadclient(mode: str, *args: str) -> list[str]:
 def follow(lines: IO[str], server: Server, outcome: Outcome) -> None:
     """Read the client's BENCH lines into `outcome`; sample server CPU, RSS and the load average at
     the window's start and end."""
-    cpu0: dict[str, float] | None = None
+    cpu0: dict[str, dict[int, float]] | None = None
     for line in lines:
         line = line.strip()
         if line == "BENCH load-start":
@@ -305,7 +323,7 @@ def follow(lines: IO[str], server: Server, outcome: Outcome) -> None:
                 server.on_load_start = None
             cpu0 = server.cpu()
         elif line == "BENCH load-end" and cpu0 is not None:
-            outcome.cpu_by = {role: seconds - cpu0.get(role, 0.0) for role, seconds in server.cpu().items()}
+            outcome.cpu_by = cpu_used(cpu0, server.cpu())
             outcome.rss, outcome.load_avg = server.rss_mb(), os.getloadavg()[0]
         elif line.startswith("BENCH result "):
             outcome.summary = orjson.loads(line.removeprefix("BENCH result "))
@@ -482,11 +500,13 @@ def relay_case(
 
 def load_cases(load: Load) -> list[tuple[str, str, float, bool]]:
     """(key, description, rate, batch) of the chain's cases: the product's and the floor's."""
-    return [
+    mode = "batch mode" if load.batch else "section 5 client"
+    cases = [
         ("closed-batch", "closed loop, batch mode", 0.0, True),
         ("closed", "closed loop, section 5 client", 0.0, False),
-        *((f"open-{rate:.0f}", f"open loop {rate:.0f}/s, batch mode", rate, True) for rate in load.rates),
+        *((f"open-{rate:.0f}", f"open loop {rate:.0f}/s, {mode}", rate, load.batch) for rate in load.rates),
     ]
+    return cases if load.batch else cases[1:]
 
 
 # --------------------------------------------------------------------------------------------
@@ -590,7 +610,7 @@ def start_product(procs: Processes, env: dict[str, str], redis_target: RedisTarg
         "celery": procs.pids("celery-worker", "celery-beat"),
         **redis_target.roots(),
     }
-    return Server(roots, daphnes, {"postgres": "postgres", **redis_target.services()})
+    return Server(roots, daphnes, {"postgres": ("postgres", " im_bench_"), **redis_target.services()})
 
 
 def wait_ready(procs: Processes, name: str, port: int, timeout: float = 120.0) -> None:
@@ -682,11 +702,12 @@ def idle_cases(args: argparse.Namespace, load: Load, target: Target, server: Ser
     try:
         ready = holder.ready()
         rate = min(load.rates)
+        mode = "batch mode" if load.batch else "section 5 client"
         for key, name, case_rate in (
-            ("product-idle-closed", f"product, closed loop, batch mode + {args.idle} idle sockets on node A", 0.0),
-            ("product-idle", f"product, open loop {rate:.0f}/s, batch mode + {args.idle} idle sockets on node A", rate),
+            ("product-idle-closed", f"product, closed loop, {mode} + {args.idle} idle sockets on node A", 0.0),
+            ("product-idle", f"product, open loop {rate:.0f}/s, {mode} + {args.idle} idle sockets on node A", rate),
         ):
-            argv = loadclient("product", *target.args(), *load.args(case_rate, batch=True))
+            argv = loadclient("product", *target.args(), *load.args(case_rate, batch=load.batch))
             outcomes.append(run_client(key, name, argv, server, client_timeout(load, 600)))
     finally:
         final = holder.finish()
@@ -814,7 +835,8 @@ def render(args: argparse.Namespace, load: Load, outcomes: list[Outcome], second
     head = [
         (
             f"# Benchmark: `python bench/run.py{' --quick' if args.quick else ''}"
-            f"{f' --idle {args.idle}' if args.idle else ''}{' --private-redis' if args.private_redis else ''}`"
+            f"{f' --idle {args.idle}' if args.idle else ''}{' --private-redis' if args.private_redis else ''}"
+            f"{' --no-batch' if args.no_batch else ''}{' --profile' if args.profile else ''}`"
         ),
         "",
         (
@@ -861,6 +883,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Load]:
     parser.add_argument("--profile", action="store_true",
                         help="run the product's daphne nodes under py-spy (logs/profile-daphne-*.txt)")
     parser.add_argument("--skip-product", action="store_true")
+    parser.add_argument("--no-batch", action="store_true",
+                        help="section 5 clients only (for a product without the batched protocol)")
     args = parser.parse_args(argv)
     if args.idle is None:
         args.idle = 0 if args.quick else 10_000
@@ -871,8 +895,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Load]:
     if not rates or min(rates) <= 0:
         parser.error("--rates: positive numbers")
     if args.quick:
-        return args, Load(pairs=10, window=5, duration=5.0, rates=rates, grace=10.0)
-    return args, Load(pairs=50, window=10, duration=20.0, rates=rates, grace=15.0)
+        return args, Load(pairs=10, window=5, duration=5.0, rates=rates, grace=10.0, batch=not args.no_batch)
+    return args, Load(pairs=50, window=10, duration=20.0, rates=rates, grace=15.0, batch=not args.no_batch)
 
 
 def raise_fd_limit() -> None:
