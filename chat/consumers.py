@@ -1,9 +1,17 @@
-"""The WebSocket endpoint `/ws` (docs/api.md section 5). Thin: frames are parsed and checked for
-shape here, everything else is an action, shared with REST and tasks."""
+"""The WebSocket endpoint `/ws` (docs/api.md sections 5 and 8). Thin: frames are parsed and
+checked for shape here, everything else is an action, shared with REST and tasks.
 
+Frames are pipelined (imsite/realtime/pipeline.py): a `send` or `delivered` joins its batch and
+the socket reads on; answers are written in arrival order when they are ready. A batch-mode
+client (`?batch=1`) may send arrays of frames and gets its answers coalesced into arrays."""
+
+import asyncio
+import inspect
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 import orjson
 from channels.consumer import get_handler_name
@@ -14,7 +22,7 @@ from django.utils.translation import gettext
 from chat.actions import calls, delivery, local_sweeper, messages, realtime, recall, receipts
 from chat.actions.connect import Connecting, Setup, do_connect_many
 from chat.actions.outbox import forget_frames
-from chat.actions.send import SendRequest, check_send_messages
+from chat.actions.send import SendRequest, SendResult, check_send_messages, parse_msg_id
 from imsite import metrics
 from imsite.batching import Batcher, batcher
 from imsite.db_threads import db
@@ -23,10 +31,12 @@ from imsite.events import token_group, user_group
 from imsite.nul import contains_nul
 from imsite.realtime import heartbeats, node
 from imsite.realtime.auth import SocketAuth
+from imsite.realtime.pipeline import Frame, Pipeline
+from imsite.realtime.push_order import PushOrder
 
-MAX_FRAME_BYTES = 64 * 1024
+MAX_FRAME_BYTES = 64 * 1024  # per WebSocket message, in both directions
+MAX_ARRAY_FRAMES = 1000  # frames in one batch-mode message
 log = logging.getLogger(__name__)
-
 
 
 # The hot frames run in batches (group commit, imsite/batching.py), each kind on its own thread.
@@ -42,9 +52,54 @@ def acks_batch() -> Batcher[receipts.Pushed | receipts.Delivered]:
     return batcher("acks", receipts.do_device_acks)
 
 
+
+
+def _batch_mode(scope: dict[str, Any]) -> bool:
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("batch", [])
+    return bool(values) and values[-1] in ("1", "true")
+
+
+def _too_large(raw: str | bytes) -> bool:
+    # The limit is in bytes: a text frame's UTF-8 may be up to 4 bytes per character.
+    return len(raw) > MAX_FRAME_BYTES or (
+        isinstance(raw, str) and len(raw) * 4 > MAX_FRAME_BYTES and len(raw.encode()) > MAX_FRAME_BYTES)
+
+
+def _error(code: str, message: str, ref: Any = None) -> Frame:
+    metrics.ERRORS.labels(code=code).inc()
+    frame: Frame = {"type": "error", "code": code, "message": message}
+    if ref is not None:
+        frame["ref"] = str(ref)
+    return frame
+
+
+def _ref(frame: dict) -> Any:
+    return frame.get("msg_id") if isinstance(frame.get("msg_id"), (str, int)) else None
+
+
+def _answered(future: asyncio.Future, convert: Callable[[Any], list[Frame]],
+              refused: Callable[[ImError], list[Frame]]) -> "asyncio.Future[list[Frame]]":
+    """The answer frames of a batch item's future, once it is done."""
+    answer = asyncio.get_running_loop().create_future()
+
+    def done(source: asyncio.Future) -> None:
+        if source.cancelled():
+            answer.cancel()
+        elif isinstance(exc := source.exception(), ImError):
+            answer.set_result(refused(exc))
+        elif exc is not None:
+            answer.set_exception(exc)
+        else:
+            answer.set_result(convert(source.result()))
+
+    future.add_done_callback(done)
+    return answer
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
     user_id: int
     auth: SocketAuth
+    batch = False
 
     async def connect(self) -> None:
         await self.accept()
@@ -55,27 +110,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=self.auth.close_code)
             return
         self.user_id = self.auth.user_id
+        self.batch = _batch_mode(self.scope)
         self.last_rx = time.monotonic()
-        # Per conversation: the highest seq this socket has (written, or acknowledged before the
-        # connect), and seqs this device sent itself (acked, never pushed back): together they keep
-        # pushes in seq order, once each. The baseline comes from the connect batch, after joining the groups.
-        self.pushed: dict[str, int] = {}
-        self.own: dict[str, set[int]] = {}
+        self.pipeline = Pipeline(self.write_frames, self._answer_failed)
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         if self.auth.token_id:
             await self.channel_layer.group_add(token_group(self.auth.token_id), self.channel_name)
         setup = await connect_batch().submit(Connecting(self.user_id, self.channel_name))
-        self.pushed = setup.baseline
+        # Live pushes start above the baseline; the offline push covers what is at most it.
+        self.order = PushOrder(setup.baseline)
         self.registered = True
         node.connection_opened()
         timeout = settings.IM_HEARTBEAT_TIMEOUT
-        await self.send_frame({
+        hello: Frame = {
             "type": "hello", "user_id": self.user_id, "node": settings.IM_NODE_NAME,
             "heartbeat_interval": min(25.0, timeout / 3), "heartbeat_timeout": timeout,
             "online_friends": setup.online_friends,
-        })
+        }
+        if self.batch:
+            hello["batch"] = True
+        await self.write_frames([hello])
         await self._offline_push(setup)
-        await self.send_frame({"type": "synced"})
         heartbeats.watch(self)
         if not settings.REDIS_URL:
             local_sweeper.ensure_running()
@@ -84,20 +139,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
         page, after = setup.unacknowledged, setup.after
         while page:
             for message in page:  # at most the baseline seq, hence written without the order check
-                await self._write_one(message)
-                cid = message["conversation_id"]
-                self.pushed[cid] = max(self.pushed.get(cid, 0), message["seq"])
+                self._register(message)
+                self.order.written(message["conversation_id"], message["seq"])
+            await self.write_frames([{"type": "message", "message": message} for message in page])
             if after is None:
                 break
             page, after = await db(delivery.collect_unacknowledged)(self.user_id, after)
-        for _, frame in setup.queued:
-            await self.send_frame(frame)
+        await self.write_frames([frame for _, frame in setup.queued] + [{"type": "synced"}])
         if setup.queued:  # forgotten only once written: a crash before this pushes them again
             await db(forget_frames)([frame_id for frame_id, _ in setup.queued])
 
     async def disconnect(self, code: int) -> None:
         if not getattr(self, "registered", False):
             return
+        self.pipeline.close()
         heartbeats.forget(self)
         await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
         if self.auth.token_id:
@@ -122,34 +177,64 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         self.last_rx = time.monotonic()
         raw = text_data if text_data is not None else bytes_data
-        # The limit is in bytes: a text frame's UTF-8 may be up to 4 bytes per character.
-        if raw is None or len(raw) > MAX_FRAME_BYTES or (
-                isinstance(raw, str) and len(raw) * 4 > MAX_FRAME_BYTES and len(raw.encode()) > MAX_FRAME_BYTES):
-            await self.send_error("too_large",
-                                  gettext("Frames are limited to %(count)d bytes.") % {"count": MAX_FRAME_BYTES})
+        if raw is None or _too_large(raw):
+            self._refuse("too_large", gettext("Frames are limited to %(count)d bytes.") % {"count": MAX_FRAME_BYTES})
             return
         try:
-            frame = orjson.loads(raw)
+            parsed = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            await self.send_error("invalid_frame", gettext("A frame must be a JSON object."))
+            self._refuse("invalid_frame", gettext("A frame must be a JSON object."))
             return
+        if not (self.batch and isinstance(parsed, list)):
+            self._frame(parsed)
+        elif len(parsed) > MAX_ARRAY_FRAMES:
+            self._refuse("too_large", gettext("Arrays are limited to %(count)d frames.") % {"count": MAX_ARRAY_FRAMES})
+        elif not parsed:
+            self._refuse("invalid_frame", gettext("An array must hold at least one frame."))
+        else:
+            for frame in parsed:  # run in array order, as if they had come one by one
+                self._frame(frame)
+
+    def _frame(self, frame: Any) -> None:
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-            await self.send_error("invalid_frame", gettext("A frame must be a JSON object with a type."))
+            self._refuse("invalid_frame", gettext("A frame must be a JSON object with a type."))
             return
         if contains_nul(frame):
-            await self.send_error("invalid_frame", gettext("Text must not contain NUL characters."))
+            self._refuse("invalid_frame", gettext("Text must not contain NUL characters."))
             return
         kind = frame["type"]
         handler = self.HANDLERS.get(kind)
         metrics.FRAMES_IN.labels(type=kind if handler else "unknown").inc()
         if handler is None:
-            await self.send_error("unknown_type", gettext("Unknown frame type %(type)r.") % {"type": kind[:40]})
-            return
+            self._refuse("unknown_type", gettext("Unknown frame type %(type)r.") % {"type": kind[:40]})
+        elif inspect.iscoroutinefunction(handler):
+            self.pipeline.serial(lambda: self._serial(handler, frame))
+        else:
+            self.pipeline.joined(lambda: self._joined(handler, frame))
+
+    def _refuse(self, code: str, message: str) -> None:
+        self.pipeline.answer([_error(code, message)])
+
+    def _joined(self, handler: Callable[["ChatConsumer", dict], asyncio.Future], frame: dict) -> asyncio.Future:
         try:
-            await handler(self, frame)
+            return handler(self, frame)
         except ImError as exc:
-            ref = frame.get("msg_id") if isinstance(frame.get("msg_id"), (str, int)) else None
-            await self.send_error(exc.code, exc.message, ref)
+            answer = asyncio.get_running_loop().create_future()
+            answer.set_result([_error(exc.code, exc.message, _ref(frame))])
+            return answer
+
+    async def _serial(self, handler: Callable, frame: dict) -> list[Frame]:
+        try:
+            answer = await handler(self, frame)
+        except ImError as exc:
+            return [_error(exc.code, exc.message, _ref(frame))]
+        return [answer] if answer is not None else []
+
+    async def _answer_failed(self, exc: BaseException) -> None:
+        # Not a refusal but a failure (a database or Redis outage): the client reconnects and
+        # retries its unanswered frames, which is safe (sends are idempotent by msg_id).
+        log.error("frame failed; closing the socket", exc_info=exc)
+        await self.close(code=1011)
 
     @staticmethod
     def _require(frame: dict, *names: str) -> None:
@@ -157,33 +242,53 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if missing:
             raise ImError("invalid_frame", gettext("Missing field(s): %(fields)s.") % {"fields": ", ".join(missing)})
 
-    async def on_ping(self, frame: dict) -> None:
-        await self.send_frame({"type": "pong", "ts": time.time()})
+    # Handlers: a coroutine runs after every frame before it finished (its answer, if any, is
+    # returned); a plain function joins a batch at once and returns the future of its answers.
+    async def on_ping(self, frame: dict) -> Frame:
+        return {"type": "pong", "ts": time.time()}
 
-    async def on_msg_ids(self, frame: dict) -> None:
+    async def on_msg_ids(self, frame: dict) -> Frame:
         count = frame.get("count")
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
             raise ImError("invalid_frame", "count must be an integer from 1 to 1000.")
-        ids = await db(messages.do_reserve_ids)(self.user_id, count)
-        await self.send_frame({"type": "msg_ids", "ids": ids})
+        return {"type": "msg_ids", "ids": await db(messages.do_reserve_ids)(self.user_id, count)}
 
-    async def on_send(self, frame: dict) -> None:
+    def on_send(self, frame: dict) -> "asyncio.Future[list[Frame]]":
         self._require(frame, "msg_id", "conversation_id", "msg_type", "content")
         if frame["msg_id"] is None:  # REST may leave the id to the server; a socket send may not
             raise ImError("invalid_msg_id", "msg_id must be one reserved by you.")
+        try:
+            msg_id: int | None = parse_msg_id(frame["msg_id"])
+        except ImError:
+            msg_id = None  # refused by the batch, with the others' answers in order
+        if msg_id is not None:
+            self.order.sending(msg_id)
         started = time.perf_counter()
-        result = await send_batch().submit(SendRequest(
+        future = send_batch().start(SendRequest(
             self.user_id, frame["conversation_id"], frame["msg_type"], frame["content"], frame["msg_id"],
             self.channel_name))
-        message = result.message
-        self.own.setdefault(message.conversation_id, set()).add(message.seq)
-        await self.send_frame(result.ack())
-        metrics.ACK_SECONDS.observe(time.perf_counter() - started)
 
-    async def on_delivered(self, frame: dict) -> None:
-        self._require(frame, "conversation_id", "msg_ids")
-        await acks_batch().submit(
-            receipts.Delivered(self.user_id, frame["conversation_id"], frame["msg_ids"], self.channel_name))
+        def acked(result: SendResult) -> list[Frame]:
+            message = result.message
+            self.order.sent(message.conversation_id, message.msg_id, message.seq)
+            metrics.ACK_SECONDS.observe(time.perf_counter() - started)
+            return [result.ack()]
+
+        def refused(exc: ImError) -> list[Frame]:
+            if msg_id is not None:
+                self.order.refused(msg_id)
+            return [_error(exc.code, exc.message, _ref(frame))]
+
+        return _answered(future, acked, refused)
+
+    def on_delivered(self, frame: dict) -> "asyncio.Future[list[Frame]]":
+        self._require(frame, "conversation_id")
+        if "seq" not in frame:
+            self._require(frame, "msg_ids")
+        future = acks_batch().start(receipts.Delivered(
+            self.user_id, frame["conversation_id"], frame.get("msg_ids"), self.channel_name, frame.get("seq"),
+            cumulative="seq" in frame))
+        return _answered(future, lambda _: [], lambda exc: [_error(exc.code, exc.message)])
 
     async def on_read(self, frame: dict) -> None:
         self._require(frame, "conversation_id", "seq")
@@ -201,7 +306,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._require(frame, "action", "call_id", "conversation_id")
         await db(calls.check_call_frame)(self.user_id, frame, self.channel_name)
 
-    HANDLERS = {
+    HANDLERS: dict[str, Callable] = {
         "ping": on_ping,
         "msg_ids": on_msg_ids,
         "send": on_send,
@@ -213,38 +318,43 @@ class ChatConsumer(AsyncWebsocketConsumer):
     }
 
     # --- frames out -------------------------------------------------------------------------------
-    async def send_frame(self, frame: dict[str, Any]) -> None:
-        metrics.FRAMES_OUT.labels(type=frame["type"]).inc()
-        await self.send(text_data=orjson.dumps(frame).decode())
-
-    async def send_error(self, code: str, message: str, ref: Any = None) -> None:
-        metrics.ERRORS.labels(code=code).inc()
-        frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
-        if ref is not None:
-            frame["ref"] = str(ref)
-        await self.send_frame(frame)
-
-    async def _write_message(self, message: dict[str, Any]) -> None:
-        """Write one message in seq order: an older or repeated seq is skipped; a gap is filled
-        from the shard first (pushes from different senders may arrive out of order)."""
-        conversation_id, seq = message["conversation_id"], message["seq"]
-        last = self.pushed.get(conversation_id, 0)  # absent: joined after connect, visible_range filters
-        if seq <= last:
+    async def write_frames(self, frames: list[Frame]) -> None:
+        """Write frames in order: one WebSocket message each, or for a batch-mode client as few
+        arrays as the limits allow (MAX_ARRAY_FRAMES frames, MAX_FRAME_BYTES bytes each)."""
+        encoded = []
+        for frame in frames:
+            metrics.FRAMES_OUT.labels(type=frame["type"]).inc()
+            encoded.append(orjson.dumps(frame))
+        if not self.batch or len(encoded) == 1:
+            for data in encoded:
+                await self.send(text_data=data.decode())
             return
-        own = self.own.get(conversation_id, set())
-        if any(s not in own for s in range(last + 1, seq)):
-            for missing in await db(messages.visible_range)(self.user_id, conversation_id, last, seq):
-                if missing["seq"] not in own:
-                    await self._write_one(missing)
-        await self._write_one(message)
-        self.pushed[conversation_id] = seq
-        if own:  # seqs at or below the cursor are settled: keep the set small on long-lived sockets
-            self.own[conversation_id] = {s for s in own if s > seq}
+        chunk: list[bytes] = []
+        size = 2
+        for data in encoded:
+            if chunk and (len(chunk) >= MAX_ARRAY_FRAMES or size + len(data) + 1 > MAX_FRAME_BYTES):
+                await self.send(text_data=(b"[" + b",".join(chunk) + b"]").decode())
+                chunk, size = [], 2
+            chunk.append(data)
+            size += len(data) + 1
+        if chunk:
+            await self.send(text_data=(b"[" + b",".join(chunk) + b"]").decode())
 
-    async def _write_one(self, message: dict[str, Any]) -> None:
+    def _register(self, message: dict[str, Any]) -> None:
         # Registered before the write: this device's `delivered` for it joins the same or a later batch.
         acks_batch().submit_nowait(receipts.Pushed(self.channel_name, self.user_id, message))
-        await self.send_frame({"type": "message", "message": message})
+
+    async def _push_message(self, message: dict[str, Any]) -> None:
+        """Write a pushed message in seq order (imsite/realtime/push_order.py), filling a gap
+        from the shard first."""
+        after = self.order.gap(message)
+        before = [] if after is None else await db(messages.visible_range)(
+            self.user_id, message["conversation_id"], after, message["seq"])
+        writes = self.order.accept(message, before)
+        for written in writes:
+            self._register(written)
+        if writes:
+            await self.write_frames([{"type": "message", "message": m} for m in writes])
 
     # --- channel-layer events -------------------------------------------------------------------
     async def im_event(self, event: dict[str, Any]) -> None:
@@ -252,13 +362,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         frame = event["frame"]
         if frame["type"] == "message":
-            await self._write_message(frame["message"])
-        else:
-            await self.send_frame(frame)
+            await self._push_message(frame["message"])
+            return
+        if self.batch and frame["type"] == "receipt" and "seq" in frame and "msg_ids" in frame:
+            # A cumulative receipt: batch-mode clients go by `seq` (docs/api.md section 8).
+            frame = {key: value for key, value in frame.items() if key != "msg_ids"}
+        await self.write_frames([frame])
 
     async def im_retry(self, event: dict[str, Any]) -> None:
         metrics.PUSH_RETRIES.inc()
-        await self.send_frame(event["frame"])
+        await self.write_frames([event["frame"]])
 
     async def im_close(self, event: dict[str, Any]) -> None:
         await self.close(code=event["code"])

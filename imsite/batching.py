@@ -34,9 +34,14 @@ class Batcher(Generic[Item]):
 
     async def submit(self, item: Item) -> Any:
         """Run `item` in the next batch; its own result, or its own exception raised here."""
+        return await self.start(item)
+
+    def start(self, item: Item) -> asyncio.Future:
+        """Put `item` in the next batch without waiting: the future of its own result or exception
+        (a pipelined socket reads its next frame meanwhile)."""
         future = asyncio.get_running_loop().create_future()
         self._add(item, future)
-        return await future
+        return future
 
     def submit_nowait(self, item: Item) -> None:
         """Run `item` in the next batch, nobody waiting (a failure is logged)."""

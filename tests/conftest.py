@@ -110,18 +110,28 @@ def capture() -> Iterator[list[tuple[dict, list[int]]]]:
 
 
 class Socket:
-    """A test client on /ws: frames in and out as dicts."""
+    """A test client on /ws: frames in and out as dicts. A batch-mode socket's arrays are read
+    frame by frame (`arrays` counts the arrays received)."""
 
     def __init__(self, communicator: WebsocketCommunicator):
         self.c = communicator
         self.hello: dict[str, Any] = {}
         self.initial: list[dict[str, Any]] = []
+        self.buffered: list[dict[str, Any]] = []
+        self.arrays = 0
 
-    async def send(self, frame: dict[str, Any]) -> None:
+    async def send(self, frame: dict[str, Any] | list[Any]) -> None:
         await self.c.send_json_to(frame)
 
     async def recv(self, timeout: float = 3) -> dict[str, Any]:
-        return await self.c.receive_json_from(timeout=timeout)
+        if not self.buffered:
+            received = await self.c.receive_json_from(timeout=timeout)
+            if isinstance(received, list):
+                self.arrays += 1
+                self.buffered.extend(received)
+            else:
+                self.buffered.append(received)
+        return self.buffered.pop(0)
 
     async def recv_type(self, kind: str, timeout: float = 3) -> dict[str, Any]:
         """The next frame of this type; frames of other types before it are dropped."""
@@ -133,7 +143,7 @@ class Socket:
                 return frame
 
     async def nothing(self, timeout: float = 0.3) -> bool:
-        return await self.c.receive_nothing(timeout=timeout)
+        return not self.buffered and await self.c.receive_nothing(timeout=timeout)
 
     async def close(self) -> None:
         await self.c.disconnect()
@@ -148,10 +158,11 @@ async def connect(token_for: Callable[[User], str]):
     opened: list[Socket] = []
 
     async def open_socket(user: User | None = None, *, token: str | None = None, path: str | None = None,
-                          headers: list[tuple[bytes, bytes]] | None = None, expect_synced: bool = True) -> Socket:
+                          headers: list[tuple[bytes, bytes]] | None = None, expect_synced: bool = True,
+                          batch: bool = False) -> Socket:
         if path is None:
             access = token or await asyncio.to_thread(token_for, user)
-            path = f"/ws?access_token={access}"
+            path = f"/ws?access_token={access}" + ("&batch=1" if batch else "")
         communicator = WebsocketCommunicator(application, path, headers=headers or [])
         connected, _ = await communicator.connect(timeout=5)
         assert connected

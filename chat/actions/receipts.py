@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -19,7 +20,7 @@ from imsite import metrics
 from imsite.bulk_sql import update_from_values
 from imsite.errors import ImError, not_found
 from imsite.events import send_event
-from imsite.realtime.state import get_state
+from imsite.realtime.state import PendingAck, get_state
 from imsite.shards import shard_alias
 
 EXTRA_LIMIT = 1000  # acknowledged seqs kept above the contiguous cursor; beyond it, re-pushed at most
@@ -56,14 +57,22 @@ def _advance(membership: Membership, acked: set[int]) -> tuple[int, list[int]]:
     return cursor, extra
 
 
+def _parse_seq(raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        raise ImError("invalid_frame", "seq must be a non-negative integer.")
+    return raw
+
+
 @dataclass(frozen=True)
 class Delivered:
-    """A device's `delivered` frame."""
+    """A device's `delivered` frame: these `msg_ids`, or (`cumulative`) everything up to `raw_seq`."""
 
     user_id: int
     conversation_id: Any
     raw_ids: Any
     channel: str | None = None
+    raw_seq: Any = None
+    cumulative: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,54 +84,91 @@ class Pushed:
     message: dict[str, Any]
 
 
+def _top(membership: Membership) -> int:
+    """The last seq the member can have been pushed (the main database's mirror moves before the push)."""
+    top = membership.conversation.last_seq
+    return top if membership.left_seq is None else min(top, membership.left_seq)
+
+
 def do_mark_delivered_many(requests: list[Delivered]) -> list[list[str] | ImError]:
-    """Devices say these messages reached them. Each request gets the ids newly known as
-    delivered, or its own error. The batch takes one Redis transaction, one locking query for
-    the memberships (id order), one query per shard and one UPDATE."""
+    """Devices say messages reached them: by id, or cumulatively up to a seq (docs/api.md section
+    8). Each request gets the ids newly known as delivered, or its own error. The batch takes one
+    Redis round trip (the devices' pending pushes), one locking query for the memberships (id
+    order), one query per shard and one UPDATE."""
     results: list[list[str] | ImError] = [[] for _ in requests]
-    parsed: list[tuple[int, list[int]]] = []
+    parsed: list[tuple[int, list[int], int | None]] = []  # request index, ids, cumulative seq
     for index, request in enumerate(requests):
         try:
-            parsed.append((index, list(dict.fromkeys(_parse_ids(request.raw_ids)))))
+            if request.cumulative:
+                parsed.append((index, [], _parse_seq(request.raw_seq)))
+            else:
+                parsed.append((index, list(dict.fromkeys(_parse_ids(request.raw_ids))), None))
         except ImError as exc:
             results[index] = exc
-    # Only each device's own pending entries for these ids go: harmless before the checks.
-    get_state().pending_remove([(requests[i].channel, ids) for i, ids in parsed if requests[i].channel])
+    # Only each device's own pending pushes go: harmless before the checks. Retries stop here.
+    get_state().pending_ack([PendingAck(requests[i].channel, requests[i].conversation_id, tuple(ids), upto)
+                             for i, ids, upto in parsed
+                             if requests[i].channel and isinstance(requests[i].conversation_id, str)])
     with transaction.atomic():
-        found = access_memberships([(requests[i].user_id, requests[i].conversation_id) for i, _ in parsed], lock=True)
-        wanted: dict[str, set[int]] = {}
-        for index, ids in parsed:
+        found = access_memberships([(requests[i].user_id, requests[i].conversation_id) for i, _, _ in parsed],
+                                   lock=True)
+        wanted: dict[str, Q] = {}
+        for index, ids, upto in parsed:
             membership = member_of(found, requests[index].user_id, requests[index].conversation_id)
-            if membership is not None:
-                wanted.setdefault(shard_alias(membership.conversation.shard), set()).update(ids)
-        rows = {row[0]: row for alias, ids in wanted.items() for row in Message.objects.using(alias).filter(
-            msg_id__in=ids).values_list("msg_id", "conversation_id", "seq", "created_at", "sender_id")}
+            if membership is None:
+                continue
+            if upto is None:
+                where = Q(msg_id__in=ids)
+            elif min(upto, _top(membership)) > membership.delivered_seq:
+                where = Q(conversation_id=membership.conversation_id, seq__gt=membership.delivered_seq,
+                          seq__lte=min(upto, _top(membership)))
+            else:
+                continue
+            alias = shard_alias(membership.conversation.shard)
+            wanted[alias] = wanted[alias] | where if alias in wanted else where
+        rows = {row[0]: row for alias, where in wanted.items() for row in Message.objects.using(alias).filter(
+            where).values_list("msg_id", "conversation_id", "seq", "created_at", "sender_id")}
+        by_seq = {(row[1], row[2]): row for row in rows.values()}
         changed: dict[int, Membership] = {}
         now = time.time()
-        for index, ids in parsed:
+        for index, ids, upto in parsed:
             user_id = requests[index].user_id
             membership = member_of(found, user_id, requests[index].conversation_id)
             if membership is None:
                 results[index] = not_found(gettext("No such conversation."))
                 continue
-            mine = [rows[i] for i in ids if i in rows and rows[i][1] == membership.conversation_id]
-            if not mine:
-                results[index] = not_found(gettext("No such message in this conversation."))
-                continue
+            cid = membership.conversation_id
+            if upto is None:
+                mine = [rows[i] for i in ids if i in rows and rows[i][1] == cid]
+                if not mine:
+                    results[index] = not_found(gettext("No such message in this conversation."))
+                    continue
+            else:
+                target = min(upto, _top(membership))
+                mine = [row for seq in range(membership.delivered_seq + 1, target + 1)
+                        if (row := by_seq.get((cid, seq))) is not None]
             # The user's own messages need no acknowledgement (their other devices may send one anyway).
             known = set(membership.delivered_extra)
             fresh = [(mid, seq, at) for mid, _, seq, at, sender in mine
                      if sender != user_id and seq > membership.delivered_seq and seq not in known]
+            if upto is not None and target > membership.delivered_seq:
+                membership.delivered_seq = target
+                membership.delivered_seq, membership.delivered_extra = _advance(membership, set())
+                changed[membership.id] = membership
             if not fresh:
                 continue
-            membership.delivered_seq, membership.delivered_extra = _advance(membership, {seq for _, seq, _ in fresh})
-            changed[membership.id] = membership
+            if upto is None:
+                membership.delivered_seq, membership.delivered_extra = _advance(membership, {s for _, s, _ in fresh})
+                changed[membership.id] = membership
             for _, _, created_at in fresh:
                 metrics.DELIVERY_SECONDS.observe(max(0.0, now - created_at.timestamp()))
             new_ids = results[index] = [str(mid) for mid, _, _ in fresh]
             if membership.conversation.kind == "direct":
-                send_event({"type": "receipt", "conversation_id": membership.conversation_id, "user_id": user_id,
-                            "status": "delivered", "msg_ids": new_ids}, [peer_of(membership.conversation_id, user_id)])
+                receipt: dict[str, Any] = {"type": "receipt", "conversation_id": cid, "user_id": user_id,
+                                           "status": "delivered", "msg_ids": new_ids}
+                if upto is not None:  # the cumulative form: batch-mode sockets keep only `seq`
+                    receipt["seq"] = membership.delivered_seq
+                send_event(receipt, [peer_of(cid, user_id)])
         update_from_values(
             "default", "conversations_membership", {"id": "bigint", "seq": "bigint", "extra": "json"},
             [(m.id, m.delivered_seq, m.delivered_extra) for m in changed.values()],
@@ -173,5 +219,5 @@ def do_mark_read(user_id: int, conversation_id: Any, seq: Any, channel: str | No
         else:
             conversation = load_conversation_dict(user_id, membership.conversation_id)
     if channel:
-        get_state().pending_ack_upto(channel, membership.conversation_id, target)
+        get_state().pending_ack([PendingAck(channel, membership.conversation_id, (), target)])
     return conversation

@@ -32,6 +32,16 @@ class PendingPush:
     pushed_at: float  # time of the first push; retries are due at pushed_at + IM_ACK_RETRY_DELAYS[i]
 
 
+@dataclass(frozen=True)
+class PendingAck:
+    """A device acknowledged pushes of one conversation: these ids, and everything up to `upto`."""
+
+    channel: str
+    conversation_id: str
+    msg_ids: tuple[int, ...] = ()
+    upto: int | None = None
+
+
 class _Shared:
     """What both stores derive from their own operations."""
 
@@ -160,17 +170,15 @@ class MemoryState(_Shared):
             for push, due in entries:
                 self.pending[(push.channel, push.msg_id)] = (due, push)
 
-    def pending_remove(self, entries: list[tuple[str, list[int]]]) -> None:
+    def pending_ack(self, acks: list[PendingAck]) -> None:
         with self._lock:
-            for channel, msg_ids in entries:
-                for msg_id in msg_ids:
-                    self.pending.pop((channel, msg_id), None)
-
-    def pending_ack_upto(self, channel: str, conversation_id: str, seq: int) -> list[PendingPush]:
-        with self._lock:
-            keys = [k for k, (_, p) in self.pending.items()
-                    if k[0] == channel and p.conversation_id == conversation_id and p.seq <= seq]
-            return [self.pending.pop(k)[1] for k in keys]
+            for ack in acks:
+                for msg_id in ack.msg_ids:
+                    self.pending.pop((ack.channel, msg_id), None)
+                if ack.upto is not None:
+                    for key in [k for k, (_, p) in self.pending.items() if k[0] == ack.channel
+                                and p.conversation_id == ack.conversation_id and p.seq <= ack.upto]:
+                        del self.pending[key]
 
     def pending_claim(self, now: float, limit: int, lease: float) -> list[PendingPush]:
         with self._lock:
@@ -250,6 +258,28 @@ end
 return out
 """
 
+# A device's acknowledgement of one conversation's pushes: ARGV[3..] by id, and every push up to
+# ARGV[2] (unless -1) by seq. KEYS: the device's hash, its sorted set for the conversation, the index.
+_ACK = """
+local ids = {}
+for i = 3, #ARGV do ids[#ids + 1] = ARGV[i] end
+if tonumber(ARGV[2]) >= 0 then
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])) do ids[#ids + 1] = m end
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
+end
+for i = 1, #ids, 1000 do
+  local chunk, members = {}, {}
+  for j = i, math.min(i + 999, #ids) do
+    chunk[#chunk + 1] = ids[j]
+    members[#members + 1] = ARGV[1] .. string.char(31) .. ids[j]
+  end
+  redis.call('HDEL', KEYS[1], unpack(chunk))
+  redis.call('ZREM', KEYS[2], unpack(chunk))
+  redis.call('ZREM', KEYS[3], unpack(members))
+end
+return #ids
+"""
+
 _LEASE = """
 for i = 0, 1023 do
   local n = (tonumber(redis.call('INCR', KEYS[1])) % 1024)
@@ -289,6 +319,7 @@ class RedisState(_Shared):
         self._claim = self.r.register_script(_CLAIM)
         self._reschedule = self.r.register_script(_RESCHEDULE)
         self._bind = self.r.register_script(_BIND)
+        self._ack = self.r.register_script(_ACK)
 
     # nodes
     def register_node(self, name: str, url: str, connections: int) -> None:
@@ -447,11 +478,16 @@ class RedisState(_Shared):
             self._bucket(keys=[f"im:rate:{key}"], args=[rate, burst, now], client=pipe)
         return [bool(ok) for ok in pipe.execute()]
 
-    # pending acknowledgements: a sorted set of "<channel>\x1f<msg_id>" by due time, and one hash
-    # per device with the push's details.
+    # pending acknowledgements: a sorted set of "<channel>\x1f<msg_id>" by due time (the sweep's
+    # index), one hash per device with the push's details, and one sorted set per device and
+    # conversation of msg_ids by seq (a cumulative `delivered` removes a range of it).
     @staticmethod
     def _member(channel: str, msg_id: int) -> str:
         return f"{channel}\x1f{msg_id}"
+
+    @staticmethod
+    def _by_seq(channel: str, conversation_id: str) -> str:
+        return f"im:pendc:{channel}\x1f{conversation_id}"
 
     @staticmethod
     def _encode(push: PendingPush) -> str:
@@ -468,36 +504,35 @@ class RedisState(_Shared):
         pipe = self.r.pipeline(transaction=True)
         for push, _ in entries:
             pipe.hset(f"im:pend:{push.channel}", str(push.msg_id), self._encode(push))
-        for channel in {push.channel for push, _ in entries}:
+            pipe.zadd(self._by_seq(push.channel, push.conversation_id), {str(push.msg_id): push.seq})
+        for channel, conversation_id in {(push.channel, push.conversation_id) for push, _ in entries}:
             pipe.expire(f"im:pend:{channel}", 86400)
+            pipe.expire(self._by_seq(channel, conversation_id), 86400)
         pipe.zadd("im:pending", {self._member(push.channel, push.msg_id): due for push, due in entries})
         pipe.execute()
 
-    def pending_remove(self, entries: list[tuple[str, list[int]]]) -> None:
-        """Forget these devices' pending pushes (acknowledged); unknown ones are ignored."""
-        entries = [(channel, msg_ids) for channel, msg_ids in entries if msg_ids]
-        if not entries:
+    def pending_ack(self, acks: list[PendingAck]) -> None:
+        """Forget acknowledged pushes, by id and up to a seq, in one round trip; unknown ones are
+        ignored (only the device's own entries go)."""
+        acks = [ack for ack in acks if ack.msg_ids or ack.upto is not None]
+        if not acks:
             return
-        pipe = self.r.pipeline(transaction=True)
-        for channel, msg_ids in entries:
-            pipe.hdel(f"im:pend:{channel}", *[str(m) for m in msg_ids])
-        pipe.zrem("im:pending", *[self._member(c, m) for c, msg_ids in entries for m in msg_ids])
+        pipe = self.r.pipeline(transaction=False)
+        for ack in acks:
+            self._ack(keys=[f"im:pend:{ack.channel}", self._by_seq(ack.channel, ack.conversation_id), "im:pending"],
+                      args=[ack.channel, -1 if ack.upto is None else ack.upto, *ack.msg_ids], client=pipe)
         pipe.execute()
 
-    def _remove(self, channel: str, msg_ids: list[int]) -> None:
-        if not msg_ids:
+    def _remove(self, channel: str, pushes: list[tuple[int, str]]) -> None:
+        """Forget (msg_id, conversation id) pushes of a device."""
+        if not pushes:
             return
         pipe = self.r.pipeline(transaction=True)
-        pipe.hdel(f"im:pend:{channel}", *[str(m) for m in msg_ids])
-        pipe.zrem("im:pending", *[self._member(channel, m) for m in msg_ids])
+        pipe.hdel(f"im:pend:{channel}", *[str(m) for m, _ in pushes])
+        pipe.zrem("im:pending", *[self._member(channel, m) for m, _ in pushes])
+        for msg_id, conversation_id in pushes:
+            pipe.zrem(self._by_seq(channel, conversation_id), str(msg_id))
         pipe.execute()
-
-    def pending_ack_upto(self, channel: str, conversation_id: str, seq: int) -> list[PendingPush]:
-        raw = self.r.hgetall(f"im:pend:{channel}")
-        found = [p for m, v in raw.items()
-                 if (p := self._decode(channel, int(m), v)).conversation_id == conversation_id and p.seq <= seq]
-        self._remove(channel, [p.msg_id for p in found])
-        return found
 
     def pending_claim(self, now: float, limit: int, lease: float) -> list[PendingPush]:
         claimed = self._claim(keys=["im:pending"], args=[now, limit, now + lease])
@@ -520,11 +555,17 @@ class RedisState(_Shared):
                          args=[str(push.msg_id), self._encode(push), self._member(push.channel, push.msg_id), due])
 
     def pending_drop(self, push: PendingPush) -> None:
-        self._remove(push.channel, [push.msg_id])
+        self._remove(push.channel, [(push.msg_id, push.conversation_id)])
 
     def pending_drop_device(self, channel: str) -> None:
-        msg_ids = [int(m) for m in self.r.hkeys(f"im:pend:{channel}")]
-        self._remove(channel, msg_ids)
+        pending = self.r.hgetall(f"im:pend:{channel}")
+        if not pending:
+            return
+        pushes = [(int(m), self._decode(channel, int(m), raw).conversation_id) for m, raw in pending.items()]
+        pipe = self.r.pipeline(transaction=True)
+        pipe.delete(f"im:pend:{channel}", *{self._by_seq(channel, c) for _, c in pushes})
+        pipe.zrem("im:pending", *[self._member(channel, m) for m, _ in pushes])
+        pipe.execute()
 
     def pending_count(self) -> int:
         return int(self.r.zcard("im:pending"))

@@ -1,6 +1,8 @@
-// WebSocket connection at /ws (same origin, session cookie): JSON frames,
-// heartbeat from `hello`, reconnect with exponential backoff and jitter,
-// close codes 4401 (go to /login) and 4403 (fatal error).
+// WebSocket connection at /ws (same origin, session cookie): JSON frames in
+// batch mode (docs/api.md section 8: frames sent in the same task go out as one
+// array, arrays from the server are read frame by frame), heartbeat from
+// `hello`, reconnect with exponential backoff and jitter, close codes 4401 (go
+// to /login) and 4403 (fatal error).
 import { Emitter } from './emitter.js';
 import { gettext } from './i18n.js';
 
@@ -8,6 +10,12 @@ const BACKOFF_START_MS = 500;
 const BACKOFF_MAX_MS = 30000;
 const DEFAULT_HEARTBEAT_S = 25;
 const DEFAULT_TIMEOUT_S = 90;
+const MAX_ARRAY_FRAMES = 1000;
+const MAX_MESSAGE_BYTES = 64 * 1024;
+
+function withBatch(url) {
+  return url + (url.includes('?') ? '&' : '?') + 'batch=1';
+}
 
 export function defaultSocketUrl() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -32,6 +40,7 @@ export class ChatSocket extends Emitter {
     this.lastFrameAt = 0;
     this.heartbeatTimeoutMs = DEFAULT_TIMEOUT_S * 1000;
     this.stopped = false;
+    this.outgoing = [];
 
     window.addEventListener('online', () => this.reconnectNow());
     document.addEventListener('visibilitychange', () => {
@@ -50,7 +59,7 @@ export class ChatSocket extends Emitter {
     this.setState('connecting');
     let ws;
     try {
-      ws = new WebSocket(this.url);
+      ws = new WebSocket(withBatch(this.url));
     } catch (err) {
       this.scheduleReconnect();
       return;
@@ -64,23 +73,30 @@ export class ChatSocket extends Emitter {
     ws.addEventListener('message', (e) => {
       if (ws !== this.ws) return;
       this.lastFrameAt = Date.now();
-      let frame;
+      let data;
       try {
-        frame = JSON.parse(e.data);
+        data = JSON.parse(e.data);
       } catch {
         return;
       }
-      if (!frame || typeof frame !== 'object') return;
-      if (frame.type === 'hello') this.onHello(frame);
-      this.emit('frame', frame);
-      if (frame.type === 'hello') this.emit('hello', frame);
-      if (frame.type === 'synced') this.emit('synced', frame);
+      for (const frame of Array.isArray(data) ? data : [data]) {
+        if (ws !== this.ws) return; // a frame before this one replaced the connection
+        this.onFrame(frame);
+      }
     });
     ws.addEventListener('close', (e) => {
       if (ws !== this.ws) return;
       this.onClosed(e.code, e.reason);
     });
     // 'error' is always followed by 'close'.
+  }
+
+  onFrame(frame) {
+    if (!frame || typeof frame !== 'object') return;
+    if (frame.type === 'hello') this.onHello(frame);
+    this.emit('frame', frame);
+    if (frame.type === 'hello') this.emit('hello', frame);
+    if (frame.type === 'synced') this.emit('synced', frame);
   }
 
   onHello(frame) {
@@ -98,15 +114,36 @@ export class ChatSocket extends Emitter {
     this.setState('ready');
   }
 
-  /** Sends a frame; returns false when the socket is not open. */
+  /**
+   * Queues a frame; the frames queued in one task go out together as one
+   * array (in order). Returns false when the socket is not open.
+   */
   send(frame) {
     if (this.ws?.readyState !== WebSocket.OPEN) return false;
-    try {
-      this.ws.send(JSON.stringify(frame));
-      return true;
-    } catch {
-      return false;
+    this.outgoing.push(JSON.stringify(frame));
+    if (this.outgoing.length === 1) queueMicrotask(() => this.flush());
+    return true;
+  }
+
+  flush() {
+    const ws = this.ws;
+    const texts = this.outgoing;
+    this.outgoing = [];
+    if (ws?.readyState !== WebSocket.OPEN) return;
+    let chunk = [];
+    let size = 2;
+    const write = () => {
+      try { ws.send(`[${chunk.join(',')}]`); } catch { /* closing: the reconnect resends */ }
+      chunk = [];
+      size = 2;
+    };
+    for (const text of texts) {
+      const bytes = new TextEncoder().encode(text).length;
+      if (chunk.length && (chunk.length >= MAX_ARRAY_FRAMES || size + bytes + 1 > MAX_MESSAGE_BYTES)) write();
+      chunk.push(text);
+      size += bytes + 1;
     }
+    if (chunk.length) write();
   }
 
   /** Abandon the current connection at once and reconnect. */
@@ -121,6 +158,7 @@ export class ChatSocket extends Emitter {
   onClosed(code, reason) {
     this.stopTimers();
     this.ws = null;
+    this.outgoing = [];
     if (code === 4401) {
       this.stopped = true;
       this.setState('fatal', { code, message: gettext('Your session has ended. Please log in again.') });

@@ -295,8 +295,11 @@ export class Store extends Emitter {
     const conv = this.conversations.get(frame.conversation_id);
     const t = this.thread(frame.conversation_id);
     if (frame.status === 'delivered') {
-      for (const id of frame.msg_ids ?? []) {
-        const msg = t.byId.get(String(id));
+      // Cumulative receipts (batch mode) carry only `seq`: everything up to it reached the peer.
+      const covered = frame.seq != null
+        ? [...t.byId.values()].filter((m) => m.seq != null && m.seq <= frame.seq)
+        : (frame.msg_ids ?? []).map((id) => t.byId.get(String(id)));
+      for (const msg of covered) {
         if (msg && this.isMe(msg.sender_id)) {
           const next = higherStatus(msg.status, 'delivered');
           if (next !== msg.status) {

@@ -14,7 +14,7 @@ from chat.actions.send import after_store, check_send_message, store_message
 from chat.models import Outbox
 from conversations.actions.direct import check_open_direct
 from conversations.models import Conversation, Membership
-from imsite.realtime.state import PendingPush, get_state
+from imsite.realtime.state import PendingAck, PendingPush, get_state
 from tests.conftest import ALL_DBS
 
 pytestmark = ALL_DBS
@@ -97,7 +97,8 @@ def test_a_claimed_retry_comes_back_when_its_sweeper_dies():
     assert state.pending_claim(now, 10, CLAIM_LEASE) == [push]  # a sweeper takes it, then dies
     assert state.pending_claim(now + 1, 10, CLAIM_LEASE) == []  # no other sweeper takes it meanwhile
     assert state.pending_claim(now + CLAIM_LEASE + 1, 10, CLAIM_LEASE) == [push]  # due again
-    state.pending_remove([("chan-1", [42])])  # acknowledged during a sweep: the reschedule must not revive it
+    # acknowledged during a sweep: the reschedule must not revive it
+    state.pending_ack([PendingAck("chan-1", "d_1_2", (42,))])
     state.pending_reschedule(push, now + 5)
     assert state.pending_count() == 0
 

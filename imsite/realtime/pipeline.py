@@ -1,0 +1,129 @@
+"""One socket's frames, pipelined: a frame does not wait for the answers of the frames before it.
+
+Two kinds of work, started in arrival order:
+- *joined* work (a `send`, a `delivered`) joins its batch at once (imsite/batching.py) and the
+  socket reads its next frame; only a serial frame before it is waited for;
+- *serial* work (a `read`, a `recall`, `msg_ids`...) starts when everything before it finished, so
+  a `read` never overtakes the sends before it, and a `send` after `msg_ids` finds its ids.
+
+Answers are written in arrival order, each as soon as it and every answer before it are ready;
+answers ready together are written together (one WebSocket message for a batch-mode client). So
+per conversation the `ack`s come in the order of the sends, and a batch's answers cost one write.
+"""
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+Frame = dict[str, Any]
+Joined = Callable[[], "asyncio.Future[list[Frame]]"]
+Serial = Callable[[], Awaitable[list[Frame]]]
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    def __init__(self, write: Callable[[list[Frame]], Awaitable[None]],
+                 failed: Callable[[BaseException], Awaitable[None]]) -> None:
+        self._write = write
+        self._failed = failed  # an answer that is an unexpected exception (the socket should close)
+        self._answers: deque[asyncio.Future[list[Frame]]] = deque()
+        self._queued: deque[tuple[Joined | Serial, bool, asyncio.Future[list[Frame]]]] = deque()
+        self._joined: list[asyncio.Future] = []  # joined work started since the last serial one
+        self._runner: asyncio.Task | None = None
+        self._writer: asyncio.Task | None = None
+        self._closed = False
+
+    def answer(self, frames: list[Frame]) -> None:
+        """An answer known now (a refused frame), written in its place."""
+        future = self._slot()
+        future.set_result(frames)
+
+    def joined(self, start: Joined) -> None:
+        answer = self._slot()
+        if self._runner is None:
+            self._start(start, answer)
+        else:
+            self._queue(start, False, answer)
+
+    def serial(self, run: Serial) -> None:
+        self._queue(run, True, self._slot())
+
+    def close(self) -> None:
+        self._closed = True
+        for task in (self._runner, self._writer):
+            if task is not None:
+                task.cancel()
+
+    def _slot(self) -> "asyncio.Future[list[Frame]]":
+        future = asyncio.get_running_loop().create_future()
+        future.add_done_callback(self._wake)
+        self._answers.append(future)
+        return future
+
+    def _start(self, start: Joined, answer: "asyncio.Future[list[Frame]]") -> None:
+        try:
+            work = start()
+        except Exception as exc:
+            answer.set_exception(exc)
+            return
+        if len(self._joined) > 64:
+            self._joined = [f for f in self._joined if not f.done()]
+        self._joined.append(work)
+        work.add_done_callback(lambda done: _copy(done, answer))
+
+    def _queue(self, job: Joined | Serial, serial: bool, answer: "asyncio.Future[list[Frame]]") -> None:
+        self._queued.append((job, serial, answer))
+        if self._runner is None:
+            self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while self._queued:
+                job, serial, answer = self._queued.popleft()
+                if not serial:
+                    self._start(job, answer)  # type: ignore[arg-type]
+                    continue
+                if self._joined:
+                    await asyncio.wait(self._joined)
+                    self._joined.clear()
+                try:
+                    answer.set_result(await job())  # type: ignore[misc]
+                except Exception as exc:
+                    answer.set_exception(exc)
+        finally:
+            self._runner = None
+
+    def _wake(self, _: asyncio.Future) -> None:
+        if self._closed or (self._writer is not None and not self._writer.done()):
+            return
+        if self._answers and self._answers[0].done():
+            self._writer = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        while self._answers and self._answers[0].done():
+            frames: list[Frame] = []
+            while self._answers and self._answers[0].done():
+                future = self._answers.popleft()
+                if future.cancelled():
+                    continue
+                if (exc := future.exception()) is not None:
+                    if frames:
+                        await self._write(frames)
+                    await self._failed(exc)
+                    return
+                frames.extend(future.result())
+            if frames:
+                await self._write(frames)
+
+
+def _copy(source: asyncio.Future, target: asyncio.Future) -> None:
+    if target.done():
+        return
+    if source.cancelled():
+        target.cancel()
+    elif (exc := source.exception()) is not None:
+        target.set_exception(exc)
+    else:
+        target.set_result(source.result())
