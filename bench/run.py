@@ -184,6 +184,9 @@ class Server:
             by_role.setdefault(role, {}).update({p: table[p][2] for p in pids})
         return by_role
 
+    def rss_mb(self) -> list[float]:
+        return [rss_mb(pid) for pid in self.rss_pids]
+
 
 def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
     """CPU seconds per role between two samples: processes that ended meanwhile are not counted
