@@ -8,6 +8,7 @@ urlpatterns = [
     path("auth/refresh", api.RefreshView.as_view()),
     path("auth/logout", api.LogoutView.as_view()),
     path("me", api.MeView.as_view()),
+    path("me/password", api.PasswordView.as_view()),
     path("users", api.UsersView.as_view()),
     path("friends/requests", friends.FriendRequestsView.as_view()),
     path("friends/requests/<int:request_id>/accept", friends.FriendRequestAnswerView.as_view(answer="accept")),

@@ -1,14 +1,16 @@
 """One error type for the whole product, with the codes of docs/api.md sections 0 and 5.
 
 Actions raise `ImError`; REST views turn it into `{"error": {...}}` with the HTTP status of its
-code, the socket into an `error` frame. DRF's own exceptions are mapped to the same shape.
+code, the socket into an `error` frame. DRF's own exceptions are mapped to the same shape, and so
+are Django's error pages under `/api/` and `/o/` (unknown paths, server errors: section 11).
 """
 
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
@@ -28,6 +30,7 @@ HTTP_STATUS = {
     "too_large": 413,
     "unsupported_media_type": 415,
     "rate_limited": 429,
+    "server_error": 500,
 }
 
 
@@ -109,3 +112,33 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="api"'
     return response
+
+
+# Django's handlers for errors outside DRF's views (imsite/urls.py): JSON for API clients, Django's
+# plain pages (no stack trace with DEBUG off) for browsers.
+def _json_wanted(request: HttpRequest) -> bool:
+    return request.path.startswith(("/api/", "/o/")) or "text/html" not in request.headers.get("Accept", "")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _json_wanted(request):
+        return JsonResponse(ImError("invalid", _("Bad request.")).body(), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _json_wanted(request):
+        return JsonResponse(ImError("forbidden", _("You may not do this.")).body(), status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _json_wanted(request):
+        return JsonResponse(not_found().body(), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _json_wanted(request):
+        return JsonResponse(ImError("server_error", _("Something went wrong on the server.")).body(), status=500)
+    return defaults.server_error(request)

@@ -34,6 +34,10 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 SECURE_COOKIES = env_bool("DJANGO_SECURE_COOKIES", False)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
+# On every response (django.middleware.security); HTML pages also get a CSP (imsite/security.py).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = [f"{scheme}://{host}" for host in ALLOWED_HOSTS for scheme in ("http", "https")
                         if host and not host.startswith(".") and host != "*"]
 
@@ -62,6 +66,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "imsite.logging_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "imsite.security.SecurityHeadersMiddleware",
     # Static files served by the application itself, also with DEBUG off (after collectstatic).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -174,6 +179,11 @@ IM_DIRECT_REQUIRES_FRIENDSHIP = env_bool("IM_DIRECT_REQUIRES_FRIENDSHIP", True)
 # Snowflake node id (0-1023). Empty: leased from Redis at start-up (see imsite/snowflake.py).
 IM_SNOWFLAKE_NODE_ID = env_str("IM_SNOWFLAKE_NODE_ID")
 IM_CALL_RING_TIMEOUT = env_float("IM_CALL_RING_TIMEOUT", 60)
+# Account safety (docs/api.md section 11): failed logins per username before a lockout of
+# IM_LOGIN_LOCKOUT seconds, and sign-ups per client address per hour.
+IM_LOGIN_ATTEMPTS = env_int("IM_LOGIN_ATTEMPTS", 5)
+IM_LOGIN_LOCKOUT = env_float("IM_LOGIN_LOCKOUT", 900)
+IM_REGISTER_RATE = env_int("IM_REGISTER_RATE", 20)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = IM_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

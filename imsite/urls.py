@@ -3,7 +3,13 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from imsite import health
+from accounts.views import oauth
+from imsite import errors, health
+
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error
 
 urlpatterns = [
     path("healthz", health.healthz),
@@ -17,6 +23,8 @@ urlpatterns = [
     # set_language for the pages before sign-in (docs/api.md section 12).
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The token endpoint with the login lockout of the password grant (docs/api.md section 11).
+    path("o/token/", oauth.TokenView.as_view()),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("conversations.urls")),

@@ -6,7 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, password_validation
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -18,9 +19,10 @@ from oauth2_provider.models import (
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import generate_token
 
+from accounts.actions.limits import login_attempt
 from accounts.models import User
 from accounts.representations import user_dict
-from imsite.errors import ImError
+from imsite.errors import ImError, invalid
 from imsite.events import send_control, token_group
 from imsite.realtime.state import get_state
 
@@ -74,13 +76,16 @@ def do_issue_tokens(user: User) -> dict[str, Any]:
 def check_login(username: object, password: object) -> dict[str, Any]:
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
         raise ImError("unauthenticated", gettext("Wrong username or password."))
-    user = authenticate(username=username, password=password)
-    if user is None:
-        # Usernames are unique regardless of case: let "Alice" log in as "alice".
-        match = User.objects.filter(username__iexact=username).first()
-        user = authenticate(username=match.username, password=password) if match else None
-    if user is None or not user.is_active:
-        raise ImError("unauthenticated", gettext("Wrong username or password."))
+    with login_attempt(username) as attempt:
+        user = authenticate(username=username, password=password)
+        if user is None:
+            # Usernames are unique regardless of case: let "Alice" log in as "alice".
+            match = User.objects.filter(username__iexact=username).first()
+            user = authenticate(username=match.username, password=password) if match else None
+        if user is None or not user.is_active:
+            attempt.failed()
+            raise ImError("unauthenticated", gettext("Wrong username or password."))
+        attempt.succeeded()
     return do_issue_tokens(user)
 
 
@@ -114,3 +119,31 @@ def do_logout(access_token: Any) -> None:
         RefreshToken.objects.filter(access_token=access_token, revoked__isnull=True).update(revoked=timezone.now())
         access_token.revoke()
     send_control(token_group(token_id), {"type": "im.close", "code": 4401})
+
+
+def check_change_password(user: User, old_password: object, new_password: object, keep_token_id: int | None) -> None:
+    """Set a new password (docs/api.md section 11). Every token of the user but `keep_token_id`
+    (the caller's) is revoked and its sockets closed (4401); other browser sessions end because
+    the session hash follows the password (the caller's own is kept by the view)."""
+    if not isinstance(old_password, str) or not user.check_password(old_password):
+        raise invalid({"old_password": ["Wrong password."]})
+    if not isinstance(new_password, str) or not new_password:
+        raise invalid({"new_password": ["This field is required."]})
+    try:
+        password_validation.validate_password(new_password, user)
+    except ValidationError as exc:
+        raise invalid({"new_password": list(exc.messages)}) from None
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        others = AccessToken.objects.filter(user=user).exclude(id=keep_token_id)
+        token_ids = list(others.values_list("id", flat=True))
+        RefreshToken.objects.filter(user=user, revoked__isnull=True).exclude(
+            access_token_id=keep_token_id).update(revoked=timezone.now())
+        others.delete()
+        transaction.on_commit(lambda: _close_sockets(token_ids))
+
+
+def _close_sockets(token_ids: list[int]) -> None:
+    for token_id in token_ids:
+        send_control(token_group(token_id), {"type": "im.close", "code": 4401})

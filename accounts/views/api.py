@@ -1,6 +1,6 @@
 """REST endpoints of docs/api.md section 1 (accounts and auth). Thin: actions do the work."""
 
-from django.contrib.auth import logout
+from django.contrib.auth import logout, update_session_auth_hash
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.actions import tokens, users
+from accounts.actions.limits import registration_slot
 from accounts.representations import me_dict, user_dict
 from imsite import openapi
 from imsite.i18n import activate_user_language
@@ -26,7 +27,9 @@ class RegisterView(APIView):
         responses={201: openapi.User, **errors(409, 429)})
     def post(self, request: Request) -> Response:
         data = request.data
-        user = users.check_register(data.get("username"), data.get("password"), data.get("display_name", ""))
+        # The client's address: daphne behind a proxy runs with --proxy-headers (deploy/).
+        with registration_slot(request.META.get("REMOTE_ADDR", "")):
+            user = users.check_register(data.get("username"), data.get("password"), data.get("display_name", ""))
         return Response(user_dict(user), status=201)
 
 
@@ -81,6 +84,18 @@ class MeView(APIView):
         # The answer (its error messages included) speaks the language just chosen.
         activate_user_language(user)
         return Response(me_dict(user))
+
+
+class PasswordView(APIView):
+    @extend_schema(request=inline_serializer("PasswordChange", {
+        "old_password": serializers.CharField(), "new_password": serializers.CharField()}), responses={204: None})
+    def post(self, request: Request) -> Response:
+        token = request.auth if hasattr(request.auth, "token") else None
+        tokens.check_change_password(request.user, request.data.get("old_password"), request.data.get("new_password"),
+                                     keep_token_id=token.id if token is not None else None)
+        if token is None:  # signed in by the session cookie: this browser stays signed in
+            update_session_auth_hash(request._request, request.user)
+        return Response(status=204)
 
 
 class UsersView(APIView):

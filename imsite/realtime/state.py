@@ -3,13 +3,15 @@ Redis when `REDIS_URL` is set (any number of daphne nodes and workers), a proces
 store otherwise (the embedded default: one process).
 
 What lives here: the node registry, presence (user -> devices -> node), message-id reservations,
-rate-limit buckets, snowflake node leases, and the pending-acknowledgement index (one entry per
-pushed message per device, scored by the due time of its next retry).
+rate-limit buckets, counting windows (login failures, sign-ups), snowflake node leases, and the
+pending-acknowledgement index (one entry per pushed message per device, scored by the due time of
+its next retry).
 """
 
 import json
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -59,6 +61,7 @@ class MemoryState(_Shared):
         self.reservations: dict[int, dict[int, float]] = {}
         self.bindings: dict[int, dict[int, str]] = {}  # reserved id -> the conversation it was first sent to
         self.buckets: dict[str, tuple[float, float]] = {}
+        self.windows: dict[str, dict[str, float]] = {}
         self.pending: dict[tuple[str, int], tuple[float, PendingPush]] = {}
 
     # nodes
@@ -164,6 +167,41 @@ class MemoryState(_Shared):
                 answers.append(allowed)
         return answers
 
+    # counting windows: see RedisState
+    def _window(self, key: str, window: float, now: float) -> dict[str, float]:
+        entries = self.windows.setdefault(key, {})
+        for member in [m for m, at in entries.items() if at <= now - window]:
+            del entries[member]
+        return entries
+
+    def window_take(self, key: str, limit: int, window: float) -> str | None:
+        now = time.time()
+        with self._lock:
+            entries = self._window(key, window, now)
+            if len(entries) >= limit:
+                return None
+            member = f"p:{uuid.uuid4().hex}"
+            entries[member] = now
+            return member
+
+    def window_fail(self, key: str, member: str, limit: int, window: float) -> None:
+        now = time.time()
+        with self._lock:
+            entries = self._window(key, window, now)
+            entries.pop(member, None)
+            entries["f" + member[1:]] = now
+            failed = [m for m in entries if m.startswith("f:")]
+            if len(failed) >= limit:
+                entries.update(dict.fromkeys(failed, now))
+
+    def window_drop(self, key: str, member: str) -> None:
+        with self._lock:
+            self.windows.get(key, {}).pop(member, None)
+
+    def window_clear(self, key: str) -> None:
+        with self._lock:
+            self.windows.pop(key, None)
+
     # pending acknowledgements
     def pending_add_many(self, entries: list[tuple[PendingPush, float]]) -> None:
         with self._lock:
@@ -219,6 +257,38 @@ if tokens >= 1 then tokens = tokens - 1; ok = 1 end
 redis.call('HSET', KEYS[1], 't', tokens, 'ts', now)
 redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 2)
 return ok
+"""
+
+# Counting windows (a sorted set per key, members scored by time; Redis's clock, so that every
+# node counts alike). A member is "p:<id>" while its attempt is in flight (it holds a place: a
+# burst of parallel attempts cannot overshoot the limit) and "f:<id>" once it counted as a failure.
+_WINDOW_TAKE = """
+local t = redis.call('TIME'); local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
+return 1
+"""
+
+# The attempt failed: its place becomes a counted failure; once `limit` failures are in the window,
+# they all take the time of the last one, so the key refuses for `window` seconds after it.
+_WINDOW_FAIL = """
+local t = redis.call('TIME'); local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZREM', KEYS[1], 'p:' .. ARGV[3])
+redis.call('ZADD', KEYS[1], now, 'f:' .. ARGV[3])
+local failed = {}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if string.sub(m, 1, 2) == 'f:' then failed[#failed + 1] = m end
+end
+if #failed >= tonumber(ARGV[1]) then
+  for _, m in ipairs(failed) do redis.call('ZADD', KEYS[1], now, m) end
+end
+redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
+return #failed
 """
 
 # Claim due pending pushes: move each to now + lease, so that a sweeper that dies after the claim
@@ -320,6 +390,8 @@ class RedisState(_Shared):
         self._reschedule = self.r.register_script(_RESCHEDULE)
         self._bind = self.r.register_script(_BIND)
         self._ack = self.r.register_script(_ACK)
+        self._window_take = self.r.register_script(_WINDOW_TAKE)
+        self._window_fail = self.r.register_script(_WINDOW_FAIL)
 
     # nodes
     def register_node(self, name: str, url: str, connections: int) -> None:
@@ -477,6 +549,24 @@ class RedisState(_Shared):
         for key in keys:  # in order: a user's later sends in the batch see the earlier ones' cost
             self._bucket(keys=[f"im:rate:{key}"], args=[rate, burst, now], client=pipe)
         return [bool(ok) for ok in pipe.execute()]
+
+    # counting windows
+    def window_take(self, key: str, limit: int, window: float) -> str | None:
+        """A place in the window `key` (entries of the last `window` seconds), or None when it
+        holds `limit` already. The place is given back with window_drop, or turned into a counted
+        failure with window_fail; window_clear empties the window."""
+        member = f"p:{uuid.uuid4().hex}"
+        taken = self._window_take(keys=[f"im:win:{key}"], args=[limit, window, member])
+        return member if taken else None
+
+    def window_fail(self, key: str, member: str, limit: int, window: float) -> None:
+        self._window_fail(keys=[f"im:win:{key}"], args=[limit, window, member[2:]])
+
+    def window_drop(self, key: str, member: str) -> None:
+        self.r.zrem(f"im:win:{key}", member)
+
+    def window_clear(self, key: str) -> None:
+        self.r.delete(f"im:win:{key}")
 
     # pending acknowledgements: a sorted set of "<channel>\x1f<msg_id>" by due time (the sweep's
     # index), one hash per device with the push's details, and one sorted set per device and
