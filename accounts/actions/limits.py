@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Iterator
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from imsite.errors import ImError
 from imsite.realtime.state import get_state
@@ -36,7 +37,7 @@ def login_key(username: str) -> str:
 
 
 def locked_out() -> ImError:
-    return ImError("rate_limited", "Too many failed logins for this username; try again later.")
+    return ImError("rate_limited", _("Too many failed logins for this username; try again later."))
 
 
 @contextlib.contextmanager
@@ -68,7 +69,7 @@ def registration_slot(address: str) -> Iterator[None]:
     state, key = get_state(), f"register:{address}"
     place = state.window_take(key, settings.IM_REGISTER_RATE, REGISTER_WINDOW)
     if place is None:
-        raise ImError("rate_limited", "Too many accounts created from this address; try again later.")
+        raise ImError("rate_limited", _("Too many accounts created from this address; try again later."))
     try:
         yield
     except BaseException:

@@ -126,9 +126,9 @@ def check_change_password(user: User, old_password: object, new_password: object
     (the caller's) is revoked and its sockets closed (4401); other browser sessions end because
     the session hash follows the password (the caller's own is kept by the view)."""
     if not isinstance(old_password, str) or not user.check_password(old_password):
-        raise invalid({"old_password": ["Wrong password."]})
+        raise invalid({"old_password": [gettext("Wrong password.")]})
     if not isinstance(new_password, str) or not new_password:
-        raise invalid({"new_password": ["This field is required."]})
+        raise invalid({"new_password": [gettext("This field is required.")]})
     try:
         password_validation.validate_password(new_password, user)
     except ValidationError as exc:
