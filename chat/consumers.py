@@ -19,7 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils.translation import gettext
 
-from chat.actions import calls, delivery, local_sweeper, messages, realtime, recall, receipts
+from chat.actions import calls, delivery, edits, local_sweeper, messages, reactions, realtime, recall, receipts
 from chat.actions.connect import Connecting, Setup, do_connect_many
 from chat.actions.outbox import forget_frames
 from chat.actions.send import SendRequest, SendResult, check_send_messages, parse_msg_id
@@ -254,7 +254,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return {"type": "msg_ids", "ids": await db(messages.do_reserve_ids)(self.user_id, count)}
 
     def on_send(self, frame: dict) -> "asyncio.Future[list[Frame]]":
-        self._require(frame, "msg_id", "conversation_id", "msg_type", "content")
+        # A forward names its source instead of a type and content.
+        self._require(frame, "msg_id", "conversation_id", *(() if "forward" in frame else ("msg_type", "content")))
         if frame["msg_id"] is None:  # REST may leave the id to the server; a socket send may not
             raise ImError("invalid_msg_id", "msg_id must be one reserved by you.")
         try:
@@ -265,8 +266,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.order.sending(msg_id)
         started = time.perf_counter()
         future = send_batch().start(SendRequest(
-            self.user_id, frame["conversation_id"], frame["msg_type"], frame["content"], frame["msg_id"],
-            self.channel_name))
+            self.user_id, frame["conversation_id"], frame.get("msg_type"), frame.get("content"), frame["msg_id"],
+            self.channel_name, frame.get("reply_to"), frame.get("forward")))
 
         def acked(result: SendResult) -> list[Frame]:
             message = result.message
@@ -298,6 +299,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._require(frame, "conversation_id", "msg_id")
         await db(recall.check_recall)(self.user_id, frame["conversation_id"], frame["msg_id"])
 
+    async def on_react(self, frame: dict) -> None:
+        self._require(frame, "conversation_id", "msg_id", "emoji", "on")
+        if not isinstance(frame["on"], bool):
+            raise ImError("invalid_frame", "on must be true or false.")
+        await db(reactions.check_react)(self.user_id, frame["conversation_id"], frame["msg_id"], frame["emoji"],
+                                        frame["on"])
+
+    async def on_edit(self, frame: dict) -> None:
+        self._require(frame, "conversation_id", "msg_id", "content")
+        await db(edits.check_edit)(self.user_id, frame["conversation_id"], frame["msg_id"], frame["content"])
+
     async def on_typing(self, frame: dict) -> None:
         self._require(frame, "conversation_id")
         await db(realtime.check_typing)(self.user_id, frame["conversation_id"])
@@ -313,6 +325,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         "delivered": on_delivered,
         "read": on_read,
         "recall": on_recall,
+        "react": on_react,
+        "edit": on_edit,
         "typing": on_typing,
         "call": on_call,
     }

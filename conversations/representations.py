@@ -3,8 +3,10 @@
 from typing import Any
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Greatest
 
 from accounts.representations import avatar_url, user_dict
+from chat.models import Mention
 from chat.representations import direct_status
 from conversations.models import Membership
 from imsite.timefmt import iso
@@ -15,11 +17,16 @@ def with_list_data(queryset: QuerySet[Membership]) -> QuerySet[Membership]:
     peer = Membership.objects.filter(conversation_id=OuterRef("conversation_id"), user_id=OuterRef("peer_id"))
     members = (Membership.objects.filter(conversation_id=OuterRef("conversation_id"), active=True)
                .order_by().values("conversation_id").annotate(n=Count("id")).values("n"))
+    # Mentions of the member above its read cursor (and clear point): unread_mentions.
+    mentions = (Mention.objects.filter(user_id=OuterRef("user_id"), conversation_id=OuterRef("conversation_id"),
+                                       seq__gt=Greatest(OuterRef("read_seq"), OuterRef("clear_seq")))
+                .order_by().values("conversation_id").annotate(n=Count("id")).values("n"))
     return queryset.select_related("conversation", "peer", "conversation__group").annotate(
         peer_read_seq=Subquery(peer.values("read_seq")[:1]),
         peer_delivered_seq=Subquery(peer.values("delivered_seq")[:1]),
         peer_delivered_extra=Subquery(peer.values("delivered_extra")[:1]),
         member_count=Subquery(members),
+        unread_mentions=Coalesce(Subquery(mentions), 0),
     )
 
 
@@ -48,6 +55,7 @@ def conversation_dict(m: Membership) -> dict[str, Any]:
         "muted": m.muted,
         "deleted": m.deleted,
         "unread_count": m.unread_count(conversation.last_seq),
+        "unread_mentions": getattr(m, "unread_mentions", 0),
         "last_message": _last_message(m),
         "last_seq": last_seq,
         "read_seq": max(m.read_seq, m.visible_floor()),

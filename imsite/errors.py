@@ -24,6 +24,7 @@ HTTP_STATUS = {
     "not_friends": 403,
     "blocked": 403,
     "recall_expired": 403,
+    "edit_expired": 403,
     "not_found": 404,
     "conflict": 409,
     "group_dissolved": 409,

@@ -184,6 +184,18 @@ IM_CALL_RING_TIMEOUT = env_float("IM_CALL_RING_TIMEOUT", 60)
 IM_LOGIN_ATTEMPTS = env_int("IM_LOGIN_ATTEMPTS", 5)
 IM_LOGIN_LOCKOUT = env_float("IM_LOGIN_LOCKOUT", 900)
 IM_REGISTER_RATE = env_int("IM_REGISTER_RATE", 20)
+# Replies, reactions, edits, forwards, mentions and Web Push (docs/api.md sections 9, 10).
+IM_EDIT_WINDOW = env_float("IM_EDIT_WINDOW", 86400)
+IM_PUSH_DELAY = env_float("IM_PUSH_DELAY", 5)
+# Push services a subscription's endpoint may point at (fnmatch patterns): the browsers' own.
+IM_PUSH_HOSTS = env_list("IM_PUSH_HOSTS", "fcm.googleapis.com,*.push.services.mozilla.com,*.notify.windows.com,"
+                         "web.push.apple.com,*.push.apple.com")
+IM_PUSH_ALLOW_HTTP = env_bool("IM_PUSH_ALLOW_HTTP", False)  # testing only
+IM_PUSH_TTL = env_int("IM_PUSH_TTL", 86400)
+# The VAPID key (PEM, or the raw private number base64url-encoded). Empty: one is generated into
+# the data folder on first use (the embedded default; several hosts must share one key).
+IM_VAPID_PRIVATE_KEY = env_str("IM_VAPID_PRIVATE_KEY")
+IM_VAPID_SUBJECT = env_str("IM_VAPID_SUBJECT", "mailto:admin@localhost")
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = IM_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

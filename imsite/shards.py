@@ -10,7 +10,8 @@ import zlib
 from django.conf import settings
 
 # Models whose tables live on the message shards (or on the main database when there are none).
-SHARDED_MODELS = {("chat", "message"), ("chat", "conversationcounter")}
+SHARDED_MODELS = {("chat", "message"), ("chat", "conversationcounter"), ("chat", "reaction"),
+                  ("chat", "messageedit")}
 
 
 def shard_aliases() -> list[str]:

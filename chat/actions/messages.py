@@ -4,6 +4,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from chat.actions.reactions import reactions_of
 from chat.models import Message
 from chat.representations import direct_status, message_dict
 from conversations.actions.access import access_membership
@@ -31,17 +32,18 @@ def _visible(membership: Membership):
 
 
 def _renderer(membership: Membership):
-    """message_dict with `status` for the sender's own direct messages."""
-    if membership.conversation.kind != "direct":
-        return message_dict
-    peer = Membership.objects.filter(conversation_id=membership.conversation_id).exclude(
-        user_id=membership.user_id).values("read_seq", "delivered_seq", "delivered_extra").first() or {}
+    """message_dict with `status` for the sender's own direct messages, and the reactions of the
+    rows rendered (one query for all of them)."""
+    peer: dict[str, Any] = {}
+    if membership.conversation.kind == "direct":
+        peer = Membership.objects.filter(conversation_id=membership.conversation_id).exclude(
+            user_id=membership.user_id).values("read_seq", "delivered_seq", "delivered_extra").first() or {}
 
-    def render(message: Message) -> dict[str, Any]:
-        if message.sender_id != membership.user_id:
-            return message_dict(message)
-        return message_dict(message, status=direct_status(
-            message.seq, peer.get("read_seq", 0), peer.get("delivered_seq", 0), peer.get("delivered_extra", [])))
+    def render(rows: list[Message]) -> list[dict[str, Any]]:
+        reactions = reactions_of(rows)
+        return [message_dict(message, reactions=reactions.get(message.msg_id), status=direct_status(
+            message.seq, peer.get("read_seq", 0), peer.get("delivered_seq", 0), peer.get("delivered_extra", []))
+            if peer and message.sender_id == membership.user_id else None) for message in rows]
 
     return render
 
@@ -49,7 +51,7 @@ def _renderer(membership: Membership):
 def message_for(user_id: int, message: Message) -> dict[str, Any]:
     """One message as this member sees it (with its current `status` for the sender of a direct
     message: a repeated REST send answers with where the message is now, never an older status)."""
-    return _renderer(access_membership(user_id, message.conversation_id))(message)
+    return _renderer(access_membership(user_id, message.conversation_id))([message])[0]
 
 
 def visible_range(user_id: int, conversation_id: str, after_seq: int, before_seq: int) -> list[dict[str, Any]]:
@@ -57,7 +59,7 @@ def visible_range(user_id: int, conversation_id: str, after_seq: int, before_seq
     membership = access_membership(user_id, conversation_id)
     render = _renderer(membership)
     rows = _visible(membership).filter(seq__gt=after_seq, seq__lt=before_seq).order_by("seq")
-    return [render(row) for row in rows]
+    return render(list(rows))
 
 
 def _seq_param(params: Any, name: str) -> int | None:
@@ -101,4 +103,4 @@ def history_page(user_id: int, conversation_id: Any, params: Any) -> dict[str, A
         more = len(rows) > limit
         rows = rows[:limit][::-1]
         nxt = encode_cursor(["b", rows[0].seq]) if more else None
-    return {"results": [render(row) for row in rows], "next": nxt}
+    return {"results": render(rows), "next": nxt}

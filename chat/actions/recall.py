@@ -9,8 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from chat.actions.edits import refresh_replies
 from chat.actions.outbox import do_notify
-from chat.models import Message
+from chat.models import Mention, Message
 from chat.representations import message_dict
 from conversations.actions.access import access_membership, member_ids
 from conversations.models import Conversation, Membership
@@ -68,11 +69,13 @@ def do_recall(conversation: Conversation, message: Message, *, by: int) -> Messa
     with transaction.atomic(using=alias):
         Message.objects.using(alias).filter(msg_id=message.msg_id).update(
             recalled=True, recalled_by=by, content={}, search_text="")
-    message.recalled, message.recalled_by, message.content, message.search_text = True, by, {}, ""
+        message.recalled, message.recalled_by, message.content, message.search_text = True, by, {}, ""
+        refresh_replies(alias, message)
     with transaction.atomic():
         Conversation.objects.filter(id=conversation.id, last_seq=message.seq).update(
             last_message=message_dict(message), updated_at=timezone.now())
         Conversation.objects.filter(id=conversation.id).update(updated_at=timezone.now())
+        Mention.objects.filter(msg_id=message.msg_id).delete()
         do_notify({"type": "recalled", "msg_id": str(message.msg_id), "conversation_id": conversation.id, "by": by},
                   member_ids(conversation.id), queue_all=True)
     return message

@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce, Concat, Greatest
 from django.utils.translation import gettext as _
 
 from chat.actions.content import TEXT_MAX
+from chat.actions.reactions import reactions_of
 from chat.models import Message
 from chat.representations import direct_status, message_dict
 from conversations.actions.access import access_membership
@@ -132,11 +133,12 @@ def _render(user_id: int, rows: list[Message]) -> list[dict[str, Any]]:
     own_direct = {m.conversation_id for m in rows if m.sender_id == user_id and m.conversation_id.startswith("d_")}
     peers = {row["conversation_id"]: row for row in Membership.objects.filter(conversation_id__in=own_direct)
              .exclude(user_id=user_id).values("conversation_id", "read_seq", "delivered_seq", "delivered_extra")}
+    reactions = reactions_of(rows)
     results = []
     for m in rows:
         peer = peers.get(m.conversation_id) if m.sender_id == user_id else None
         status = peer and direct_status(m.seq, peer["read_seq"], peer["delivered_seq"], peer["delivered_extra"])
-        results.append(message_dict(m, status=status))
+        results.append(message_dict(m, status=status, reactions=reactions.get(m.msg_id)))
     return results
 
 

@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from chat.actions.content import check_content
+from chat.actions.compose import after_compose, check_compose
 from chat.models import Attachment, AttachmentUse, Message
 from chat.representations import message_dict
 from conversations.actions.access import access_memberships, member_of
@@ -61,6 +61,9 @@ class NewMessage:
     content: dict[str, Any]
     search_text: str
     msg_id: int | None = None
+    reply_to_id: int | None = None
+    reply_to: dict[str, Any] | None = None
+    forwarded: bool = False
 
 
 def _take_seqs(alias: str, counts: dict[str, int]) -> dict[str, int]:
@@ -93,7 +96,8 @@ def _store_on_shard(alias: str, items: list[NewMessage]) -> list[SendResult | Im
                 next_seq[item.conversation.id] = seq + 1
                 rows.append(Message(msg_id=msg_id, conversation_id=item.conversation.id, seq=seq,
                                     sender_id=item.sender_id, type=item.msg_type, content=item.content,
-                                    search_text=item.search_text, created_at=timezone.now()))
+                                    search_text=item.search_text, created_at=timezone.now(),
+                                    reply_to_id=item.reply_to_id, reply_to=item.reply_to, forwarded=item.forwarded))
             Message.objects.using(alias).bulk_create(rows)
     except IntegrityError:
         if len(items) > 1:  # a msg_id stored meanwhile (another node, a retried frame): one by one
@@ -208,6 +212,8 @@ class SendRequest:
     content: Any
     raw_msg_id: Any = None
     exclude_channel: str | None = None
+    reply_to: Any = None
+    forward: Any = None
 
 
 def check_send_messages(requests: list[SendRequest]) -> list[SendResult | ImError]:
@@ -258,16 +264,18 @@ def check_send_messages(requests: list[SendRequest]) -> list[SendResult | ImErro
             else:
                 check_direct_allowed(request.user_id, membership.peer_id, blocked=membership.blocked_between,
                                      befriended=membership.befriended)
-            content, search_text, attachment = check_content(request.user_id, request.msg_type, request.content)
+            composed = check_compose(request.user_id, membership, request.msg_type, request.content,
+                                     request.reply_to, request.forward)
         except ImError as exc:
             results[index] = exc
             continue
         if msg_id is not None:
             first_of[msg_id] = index
-        accepted.append((index, NewMessage(conversation, request.user_id, request.msg_type, content, search_text,
-                                           msg_id)))
-        if attachment is not None:
-            attachments[index] = attachment
+        accepted.append((index, NewMessage(conversation, request.user_id, composed.msg_type, composed.content,
+                                           composed.search_text, msg_id, composed.reply_to_id, composed.reply_to,
+                                           composed.forwarded)))
+        if composed.attachment is not None:
+            attachments[index] = composed.attachment
     allowed = state.take_tokens([f"send:{requests[i].user_id}" for i, _ in accepted],
                                 settings.IM_SEND_RATE, 2 * settings.IM_SEND_RATE)
     to_store = []
@@ -285,6 +293,7 @@ def check_send_messages(requests: list[SendRequest]) -> list[SendResult | ImErro
             if index in attachments:
                 AttachmentUse.objects.get_or_create(attachment=attachments[index], conversation=item.conversation)
     after_store_many(pushed)
+    after_compose([message for _, message, _ in pushed])
     state.release_ids([(item.sender_id, item.msg_id) for (_, item), result in zip(to_store, stored, strict=True)
                        if item.msg_id is not None and isinstance(result, SendResult)])
     for index, first in repeats:
@@ -302,10 +311,10 @@ def _resend(request: SendRequest, conversation: Conversation, msg_id: int) -> Se
 
 
 def check_send_message(user_id: int, conversation_id: Any, msg_type: Any, content: Any, raw_msg_id: Any = None,
-                       *, exclude_channel: str | None = None) -> SendResult:
+                       *, exclude_channel: str | None = None, reply_to: Any = None, forward: Any = None) -> SendResult:
     """One send (REST, tests): a batch of one."""
     result = check_send_messages([SendRequest(user_id, conversation_id, msg_type, content, raw_msg_id,
-                                              exclude_channel)])[0]
+                                              exclude_channel, reply_to, forward)])[0]
     if isinstance(result, ImError):
         raise result
     return result

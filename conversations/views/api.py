@@ -72,13 +72,17 @@ class MessagesView(APIView):
         return Response(history_page(request.user.id, conversation_id, request.query_params))
 
     @extend_schema(request=inline_serializer("MessageSend", {
-        "msg_type": serializers.CharField(), "content": serializers.JSONField(),
-        "msg_id": serializers.CharField(required=False)}),
+        "msg_type": serializers.CharField(required=False), "content": serializers.JSONField(required=False),
+        "msg_id": serializers.CharField(required=False),
+        "reply_to": serializers.CharField(required=False, help_text="msg_id of a message of this conversation"),
+        "forward": inline_serializer("ForwardSource", {
+            "conversation_id": serializers.CharField(), "msg_id": serializers.CharField()}, required=False,
+            help_text="instead of msg_type and content: copy this message")}),
         responses={200: openapi.Message, 201: openapi.Message, **SEND_REFUSALS})
     def post(self, request: Request, conversation_id: str) -> Response:
         data = request.data
         result = check_send_message(request.user.id, conversation_id, data.get("msg_type"), data.get("content"),
-                                    data.get("msg_id"))
+                                    data.get("msg_id"), reply_to=data.get("reply_to"), forward=data.get("forward"))
         return Response(message_for(request.user.id, result.message), status=201 if result.created else 200)
 
 

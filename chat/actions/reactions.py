@@ -1,0 +1,75 @@
+"""Reactions (docs/api.md section 9): rows beside their messages on the message's shard; one per
+user per emoji, at most MAX_EMOJI different emoji per message, none on a recalled message. They
+change no seq, no last message and no unread count."""
+
+from typing import Any
+
+import regex
+from django.db import transaction
+from django.utils import timezone
+
+from chat.actions.compose import readable_message
+from chat.models import Message, Reaction
+from conversations.actions.access import access_membership, member_ids
+from imsite.errors import ImError, not_found
+from imsite.events import send_event
+from imsite.shards import shard_alias
+
+MAX_EMOJI = 20
+MAX_EMOJI_BYTES = 32
+_CLUSTER = regex.compile(r"\X")
+# An emoji: a pictograph, a flag's regional indicators or a keycap somewhere in the cluster.
+_EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20E3]")
+
+
+def check_emoji(raw: Any) -> str:
+    if not (isinstance(raw, str) and 0 < len(raw.encode()) <= MAX_EMOJI_BYTES and _CLUSTER.fullmatch(raw)
+            and _EMOJI.search(raw)):
+        raise ImError("invalid_content", f"emoji must be one emoji of at most {MAX_EMOJI_BYTES} bytes.")
+    return raw
+
+
+def reactions_of(messages: list[Message]) -> dict[int, dict[str, list[int]]]:
+    """Each message's reactions, emoji -> user ids in the order they reacted: one query per shard
+    the messages come from."""
+    by_alias: dict[str, list[int]] = {}
+    for message in messages:
+        if not message.recalled:
+            by_alias.setdefault(message._state.db or "default", []).append(message.msg_id)
+    found: dict[int, dict[str, list[int]]] = {}
+    for alias, ids in by_alias.items():
+        for msg_id, emoji, user_id in (Reaction.objects.using(alias).filter(msg_id__in=ids).order_by("id")
+                                       .values_list("msg_id", "emoji", "user_id")):
+            found.setdefault(msg_id, {}).setdefault(emoji, []).append(user_id)
+    return found
+
+
+def check_react(user_id: int, conversation_id: Any, raw_msg_id: Any, raw_emoji: Any, on: bool) -> Message:
+    """Add or take back the caller's reaction (idempotent); every member's devices hear of a
+    change. Returns the message."""
+    membership = access_membership(user_id, conversation_id)
+    message = readable_message(membership, raw_msg_id)
+    if message is None or message.recalled:
+        raise not_found("No such message.")
+    emoji = check_emoji(raw_emoji)
+    alias = shard_alias(membership.conversation.shard)
+    with transaction.atomic(using=alias):
+        # The message row's lock serialises the reactions of one message (the emoji limit) and
+        # orders them after a recall.
+        locked = Message.objects.using(alias).select_for_update().filter(msg_id=message.msg_id, recalled=False)
+        if not list(locked.values_list("msg_id", flat=True)):
+            raise not_found("No such message.")
+        mine = Reaction.objects.using(alias).filter(msg_id=message.msg_id, emoji=emoji, user_id=user_id)
+        if on:
+            if mine.exists():
+                return message
+            present = set(Reaction.objects.using(alias).filter(msg_id=message.msg_id).values_list("emoji", flat=True))
+            if emoji not in present and len(present) >= MAX_EMOJI:
+                raise ImError("invalid_content", f"A message holds at most {MAX_EMOJI} different emoji.")
+            Reaction.objects.using(alias).create(msg_id=message.msg_id, conversation_id=message.conversation_id,
+                                                 user_id=user_id, emoji=emoji, created_at=timezone.now())
+        elif not mine.delete()[0]:
+            return message
+        send_event({"type": "reaction", "conversation_id": message.conversation_id, "msg_id": str(message.msg_id),
+                    "user_id": user_id, "emoji": emoji, "on": on}, member_ids(message.conversation_id), using=alias)
+    return message
