@@ -238,7 +238,8 @@ def do_push_message(conversation_id: str, raw_msg_id: str) -> int:
 def do_retry_push(delivery_id: int, conversation_id: str) -> None:
     """A later attempt for a refused request (429, 5xx, no answer), unless the message was
     recalled or read meanwhile."""
-    delivery = PushDelivery.objects.select_related("subscription").filter(id=delivery_id, sent=False).first()
+    delivery = PushDelivery.objects.select_related("subscription").filter(
+        id=delivery_id, sent=False, attempts__lte=MAX_RETRIES).first()
     conversation = Conversation.objects.select_related("group").filter(id=conversation_id).first()
     if delivery is None or conversation is None:
         return
