@@ -89,6 +89,16 @@ class Friend(serializers.Serializer):
     since = serializers.DateTimeField()
 
 
+class ReplyTo(serializers.Serializer):
+    msg_id = serializers.CharField()
+    seq = serializers.IntegerField()
+    sender_id = serializers.IntegerField()
+    type = serializers.ChoiceField(["text", "image", "voice", "file", "location", "system"])
+    preview = serializers.CharField(allow_blank=True, help_text="A text's first 100 characters; empty otherwise "
+                                                                "and once the original is recalled.")
+    recalled = serializers.BooleanField()
+
+
 class Message(serializers.Serializer):
     msg_id = serializers.CharField(help_text="A 64-bit snowflake as a decimal string.")
     conversation_id = serializers.CharField()
@@ -100,6 +110,11 @@ class Message(serializers.Serializer):
     recalled = serializers.BooleanField()
     status = serializers.ChoiceField(["sent", "delivered", "read"], required=False,
                                      help_text="Direct conversations, sender's view only.")
+    reply_to = ReplyTo(allow_null=True, help_text="The original of a reply (docs/api.md section 9).")
+    reactions = serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()),
+                                      help_text="emoji -> user ids, in the order they reacted; `{}` when none.")
+    edited_at = serializers.DateTimeField(allow_null=True)
+    forwarded = serializers.BooleanField()
 
 
 class ConversationGroup(serializers.Serializer):
@@ -120,6 +135,7 @@ class Conversation(serializers.Serializer):
     muted = serializers.BooleanField()
     deleted = serializers.BooleanField()
     unread_count = serializers.IntegerField()
+    unread_mentions = serializers.IntegerField(help_text="Messages mentioning the caller above `read_seq`.")
     last_message = Message(allow_null=True)
     last_seq = serializers.IntegerField()
     read_seq = serializers.IntegerField()
@@ -143,6 +159,12 @@ class Attachment(serializers.Serializer):
     height = serializers.IntegerField(required=False)
     thumbnail_url = serializers.CharField(required=False)
     duration_ms = serializers.IntegerField(required=False)
+
+
+class PushSubscription(serializers.Serializer):
+    id = serializers.IntegerField()
+    endpoint = serializers.CharField()
+    created_at = serializers.DateTimeField()
 
 
 class Member(serializers.Serializer):

@@ -35,9 +35,10 @@ def _bad(message: str) -> ImError:
 def readable_message(membership: Membership, raw_msg_id: Any) -> Message | None:
     """A message of the membership's conversation that its user can read (after their join or
     clear point, before they left), or None."""
-    if isinstance(raw_msg_id, bool) or not isinstance(raw_msg_id, (str, int)) or not str(raw_msg_id).isdigit():
+    text = str(raw_msg_id) if isinstance(raw_msg_id, (str, int)) and not isinstance(raw_msg_id, bool) else ""
+    if not (text.isascii() and text.isdigit() and len(text) <= 19):
         return None
-    msg_id = int(raw_msg_id)
+    msg_id = int(text)
     if not 0 < msg_id < 2**63:
         return None
     message = (Message.objects.using(shard_alias(membership.conversation.shard))

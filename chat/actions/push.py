@@ -146,7 +146,9 @@ def subscription_page(user_id: int, params: Any) -> dict[str, Any]:
 
 
 def do_unsubscribe(user_id: int, raw_id: Any) -> None:
-    if not str(raw_id).isdigit() or not PushSubscription.objects.filter(id=int(raw_id), user_id=user_id).delete()[0]:
+    text = str(raw_id)
+    valid = text.isascii() and text.isdigit() and len(text) <= 18
+    if not valid or not PushSubscription.objects.filter(id=int(text), user_id=user_id).delete()[0]:
         raise not_found("No such subscription.")
 
 
@@ -270,7 +272,7 @@ def _request(subscription: PushSubscription, payload: bytes, conversation_id: st
 def _retry_after(response: requests.Response | None, attempt: int) -> float:
     delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1]
     header = response.headers.get("Retry-After", "") if response is not None else ""
-    return max(delay, min(float(header), 3600.0)) if header.isdigit() else delay
+    return max(delay, min(float(header), 3600.0)) if header.isascii() and header.isdigit() else delay
 
 
 def _deliver(delivery: PushDelivery, subscription: PushSubscription, payload: bytes, conversation_id: str) -> None:
