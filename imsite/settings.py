@@ -175,6 +175,8 @@ IM_RECALL_WINDOW = env_float("IM_RECALL_WINDOW", 120)
 IM_SEND_RATE = env_float("IM_SEND_RATE", 20)
 IM_MAX_GROUP_MEMBERS = env_int("IM_MAX_GROUP_MEMBERS", 500)
 IM_MAX_UPLOAD_BYTES = env_int("IM_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+# Decompression-bomb limit of uploaded images: pixels, all frames counted (chat/actions/media.py).
+IM_MAX_IMAGE_PIXELS = env_int("IM_MAX_IMAGE_PIXELS", 40_000_000)
 IM_DIRECT_REQUIRES_FRIENDSHIP = env_bool("IM_DIRECT_REQUIRES_FRIENDSHIP", True)
 # Snowflake node id (0-1023). Empty: leased from Redis at start-up (see imsite/snowflake.py).
 IM_SNOWFLAKE_NODE_ID = env_str("IM_SNOWFLAKE_NODE_ID")

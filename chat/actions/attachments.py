@@ -94,12 +94,8 @@ def check_upload(user: User, kind: Any, upload: Any) -> Attachment:
         attachment.thumbnail.save(f"{stored_as}.{image.thumbnail_extension}", ContentFile(image.thumbnail),
                                   save=False)
     elif kind == Attachment.Kind.VOICE:
-        content_type = media.audio_type(data)
-        if content_type is None:
-            raise media.unsupported(_("Not an audio file (WebM, Ogg, MP4/M4A, AAC, MP3 or WAV)."))
-        attachment.content_type, extension = content_type, media.AUDIO_EXTENSIONS[content_type]
-        if content_type == "audio/wav":
-            attachment.duration_ms = media.wav_duration_ms(data)
+        attachment.content_type, attachment.duration_ms = media.read_audio(data)
+        extension = media.AUDIO_EXTENSIONS[attachment.content_type]
     else:
         attachment.content_type, extension = media.file_type(data), "bin"
     attachment.size = len(data)
