@@ -210,6 +210,12 @@ class ImAutoSchema(AutoSchema):
     body or query parameters, 401 when it needs a signed-in user, 404 when its path names
     something. Views add the others (403, 409, ...) with `errors()`."""
 
+    def map_parsers(self) -> list[str]:
+        """JSON bodies are the API (docs/api.md section 0); that DRF's default parsers would also
+        read a form is not something to advertise. Upload views keep their multipart."""
+        media_types = super().map_parsers()
+        return ["application/json"] if "application/json" in media_types else media_types
+
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
