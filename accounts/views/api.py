@@ -1,7 +1,7 @@
 """REST endpoints of docs/api.md section 1 (accounts and auth). Thin: actions do the work."""
 
 from django.contrib.auth import logout, update_session_auth_hash
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -24,7 +24,9 @@ class RegisterView(APIView):
     @extend_schema(request=inline_serializer("Register", {
         "username": serializers.RegexField(r"^[A-Za-z0-9_]{3,32}$"), "password": serializers.CharField(),
         "display_name": serializers.CharField(required=False, max_length=64)}),
-        responses={201: openapi.User, **errors(409, 429)})
+        responses={201: openapi.User, **errors(409, 429)}, examples=[OpenApiExample(
+            "register", {"username": "alice_01", "password": "a long passphrase 42", "display_name": "Alice"},
+            request_only=True)])
     def post(self, request: Request) -> Response:
         data = request.data
         # The client's address: daphne behind a proxy runs with --proxy-headers (deploy/).
