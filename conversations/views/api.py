@@ -2,7 +2,7 @@
 read, sync. Thin: actions do the work."""
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -54,7 +54,8 @@ class ConversationDetailView(APIView):
 
     @extend_schema(request=inline_serializer("ConversationPatch", {
         "pinned": serializers.BooleanField(required=False), "hidden": serializers.BooleanField(required=False),
-        "muted": serializers.BooleanField(required=False)}), responses={200: openapi.Conversation})
+        "muted": serializers.BooleanField(required=False)}), responses={200: openapi.Conversation},
+        examples=[OpenApiExample("pin", {"pinned": True}, request_only=True)])
     def patch(self, request: Request, conversation_id: str) -> Response:
         return Response(state.do_update_flags(request.user.id, conversation_id, request.data))
 
@@ -72,13 +73,18 @@ class MessagesView(APIView):
         return Response(history_page(request.user.id, conversation_id, request.query_params))
 
     @extend_schema(request=inline_serializer("MessageSend", {
-        "msg_type": serializers.CharField(required=False), "content": serializers.JSONField(required=False),
-        "msg_id": serializers.CharField(required=False),
+        "msg_type": serializers.ChoiceField(["text", "image", "voice", "file", "location"], required=False),
+        "content": serializers.DictField(required=False, help_text="By `msg_type` (docs/api.md section 3)."),
+        "msg_id": serializers.CharField(required=False, help_text="One the caller reserved; the server makes one "
+                                                                  "when absent."),
         "reply_to": serializers.CharField(required=False, help_text="msg_id of a message of this conversation"),
         "forward": inline_serializer("ForwardSource", {
             "conversation_id": serializers.CharField(), "msg_id": serializers.CharField()}, required=False,
             help_text="instead of msg_type and content: copy this message")}),
-        responses={200: openapi.Message, 201: openapi.Message, **SEND_REFUSALS})
+        responses={200: openapi.Message, 201: openapi.Message, **SEND_REFUSALS}, examples=[
+            OpenApiExample("text", {"msg_type": "text", "content": {"text": "Hello"}}, request_only=True),
+            OpenApiExample("location", {"msg_type": "location", "content": {
+                "lat": 31.23, "lng": 121.47, "name": "People's Square"}}, request_only=True)])
     def post(self, request: Request, conversation_id: str) -> Response:
         data = request.data
         result = check_send_message(request.user.id, conversation_id, data.get("msg_type"), data.get("content"),
