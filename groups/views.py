@@ -1,6 +1,6 @@
 """REST endpoints of docs/api.md section 4. Thin: the actions hold every rule."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,7 +20,8 @@ IDS = serializers.ListField(child=serializers.IntegerField())
 class GroupsView(APIView):
     @extend_schema(request=inline_serializer("GroupCreate", {"name": serializers.CharField(max_length=64),
                                                              "member_ids": IDS}),
-                   responses={201: openapi.Group, **errors(e403="`blocked`", e409="`conflict`: over the member limit")})
+                   responses={201: openapi.Group, **errors(e403="`blocked`", e404="`not_found`: no such user",
+                                                           e409="`conflict`: over the member limit")})
     def post(self, request: Request) -> Response:
         group = manage.check_create_group(request.user, request.data.get("name"), request.data.get("member_ids"))
         return Response(group_dict(group), status=201)
@@ -35,7 +36,8 @@ class GroupDetailView(APIView):
     @extend_schema(request=inline_serializer("GroupPatch", {
         "name": serializers.CharField(required=False), "announcement": serializers.CharField(required=False),
         "avatar_attachment_id": serializers.IntegerField(required=False, allow_null=True)}),
-        responses={200: openapi.Group, **errors(403, 409)})
+        responses={200: openapi.Group, **errors(403, 409)},
+        examples=[OpenApiExample("announce", {"announcement": "Stand-up at ten."}, request_only=True)])
     def patch(self, request: Request, group_id: str) -> Response:
         return Response(group_dict(manage.check_update_group(request.user.id, group_id, request.data)))
 
