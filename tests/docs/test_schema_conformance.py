@@ -77,21 +77,35 @@ def world(make_user) -> dict[str, Any]:
     }
 
 
-def _run(operation: Any, world: dict[str, Any]) -> None:
-    @given(case=operation.as_strategy())
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
-    def check(case: Any) -> None:
+def _run(operation: Any, world: dict[str, Any]) -> set[int]:
+    """The schema's own request examples once each (on real ids), then EXAMPLES generated
+    requests (on real ids most of the time); the statuses seen."""
+    statuses: set[int] = set()
+
+    def check(case: Any, real_ids: float) -> None:
         choose = random.Random(repr(sorted(case.path_parameters.items())) if case.path_parameters else "")
         for name, values in world["ids"].items():
-            if case.path_parameters and name in case.path_parameters and choose.random() < 0.75:
+            if case.path_parameters and name in case.path_parameters and choose.random() < real_ids:
                 case.path_parameters[name] = choose.choice(values)
         token = world["token"]
         if case.path == "/api/v1/auth/logout":  # it revokes the token it is called with: use a spare one
             token = tokens.do_issue_tokens(world["alice"])["access_token"]
-        case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+        response = case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+        statuses.add(response.status_code)
 
-    check()
+    def test_with(strategy: Any, count: int, real_ids: float) -> None:
+        @given(case=strategy)
+        @settings(max_examples=count, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def run(case: Any) -> None:
+            check(case, real_ids)
+
+        run()
+
+    for strategy in operation.get_strategies_from_examples():
+        test_with(strategy, 1, 1.0)
+    test_with(operation.as_strategy(), EXAMPLES, 0.75)
+    return statuses
 
 
 @ALL_DBS
@@ -99,12 +113,16 @@ def _run(operation: Any, world: dict[str, Any]) -> None:
 def test_answers_match_the_schema(world):
     # Read here, not at collection: the WSGI application is built once Django is configured.
     schema = schemathesis.openapi.from_wsgi("/api/schema?format=json", get_wsgi_application())
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # Deletions last, so that the others meet the group, the friendship and the block alive.
+    operations = sorted((result.ok() for result in schema.get_all_operations()), key=lambda o: o.method == "delete")
     assert len(operations) >= 35
-    failures = []
+    failures, succeeded = [], []
     for operation in operations:
         try:
-            _run(operation, world)
+            if any(200 <= status < 300 for status in _run(operation, world)):
+                succeeded.append(operation.label)
         except Exception as exc:  # every operation is checked; all failures are reported together
             failures.append(f"{operation.label}:\n{exc}")
     assert not failures, "\n\n".join(failures)
+    # Not only refusals were checked: most operations answered with success at least once.
+    assert len(succeeded) >= 0.6 * len(operations), succeeded
