@@ -1,7 +1,8 @@
 """Moderation in the Django admin. Messages live on the shards, so they are not a ModelAdmin:
 conversations are (main database, searched by id), and each one links to a page listing its
-messages from its shard (`Conversation.shard`), newest first, with a recall button that runs the
-same `do_recall` as the API, with the staff user as `by`, so every member's devices are told."""
+messages from its shard (`Conversation.shard`), newest first (an edited one with its earlier
+versions, read-only), with a recall button that runs the same `do_recall` as the API, with the
+staff user as `by`, so every member's devices are told."""
 
 from typing import Any
 
@@ -15,7 +16,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from chat.actions.recall import do_recall
-from chat.models import Message
+from chat.models import Message, MessageEdit
 from conversations.models import Conversation
 from imsite.shards import shard_alias
 
@@ -63,6 +64,14 @@ class ConversationModerationAdmin(admin.ModelAdmin):
         if before.isdigit():
             queryset = queryset.filter(seq__lt=int(before))
         rows = list(queryset.order_by("-seq")[:PAGE])
+        # Earlier versions of the edited messages shown (read-only; members see only the latest).
+        versions: dict[int, list[MessageEdit]] = {}
+        edited = [m.msg_id for m in rows if m.edited_at is not None]
+        for version in (MessageEdit.objects.using(shard_alias(conversation.shard)).filter(msg_id__in=edited)
+                        .order_by("replaced_at")):
+            versions.setdefault(version.msg_id, []).append(version)
+        for m in rows:
+            m.earlier_versions = versions.get(m.msg_id, [])
         context: dict[str, Any] = {
             **self.admin_site.each_context(request),
             "title": f"Messages of {conversation.id} (shard {conversation.shard})",

@@ -4,11 +4,15 @@ from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async as db
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
+from chat.actions.edits import check_edit
 from chat.actions.recall import check_recall
 from chat.models import Message, MessageEdit, Outbox
 from conversations.models import Conversation
 from imsite.shards import shard_alias
+from tests.attachments.samples import image_bytes
 from tests.conftest import ALL_DBS
 
 pytestmark = ALL_DBS
@@ -46,10 +50,6 @@ def test_edit_replaces_the_text_in_history_search_and_replies(make_user, direct,
 
 
 def test_edit_refusals(make_user, direct, send, client_for, settings):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from tests.attachments.samples import image_bytes
-
     alice, bob = make_user(), make_user()
     cid = direct(alice, bob)
     text = send(alice, cid, "mine")
@@ -94,3 +94,20 @@ async def test_edit_live_and_on_reconnect(make_user, direct, send, connect):
                       "content": {"text": "not mine"}})
     error = await again.recv_type("error")
     assert error["code"] == "forbidden" and error["ref"] == str(message.msg_id)
+
+
+def test_admins_see_the_earlier_versions(make_user, direct, send):
+    alice = make_user()
+    cid = direct(alice)
+    message = send(alice, cid, "<i>first</i>")
+    check_edit(alice.id, cid, str(message.msg_id), {"text": "second"})
+    check_edit(alice.id, cid, str(message.msg_id), {"text": "third"})
+    moderator = make_user()
+    moderator.is_staff = moderator.is_superuser = True
+    moderator.save()
+    browser = Client()
+    browser.force_login(moderator)
+    html = browser.get(f"/admin/conversations/conversation/{cid}/messages/").content.decode()
+    assert "Earlier versions (2)" in html and "&lt;i&gt;first&lt;/i&gt;" in html and "second" in html
+    assert html.index("&lt;i&gt;first") < html.index("second")  # oldest first
+    assert "<i>first" not in html  # shown as text
