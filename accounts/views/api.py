@@ -90,7 +90,8 @@ class MeView(APIView):
 
 class PasswordView(APIView):
     @extend_schema(request=inline_serializer("PasswordChange", {
-        "old_password": serializers.CharField(), "new_password": serializers.CharField()}), responses={204: None})
+        "old_password": serializers.CharField(), "new_password": serializers.CharField()}), responses={
+        204: None, **errors(e400="`invalid`: a wrong `old_password` or a weak `new_password` (see `fields`)")})
     def post(self, request: Request) -> Response:
         token = request.auth if hasattr(request.auth, "token") else None
         tokens.check_change_password(request.user, request.data.get("old_password"), request.data.get("new_password"),
