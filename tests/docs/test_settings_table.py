@@ -1,5 +1,5 @@
 """docs/settings.md lists every environment variable the product reads, with a default and an
-effect."""
+effect, and lists none that it does not read."""
 
 import re
 import subprocess
@@ -39,3 +39,12 @@ def test_every_setting_read_is_in_the_table_with_a_default_and_an_effect():
     for name in read:
         assert len(table[name]) >= 2 and all(table[name]), (name, table[name])
 
+
+def test_the_table_names_only_settings_something_reads():
+    """Every IM_ or DJANGO_ variable in the table is read by the product, or by a start script."""
+    scripts = "".join((ROOT / name).read_text(encoding="utf-8")
+                      for name in ("bin/run", "bin/run-distributed", "Procfile.dist"))
+    read = _read_by_the_product()
+    unknown = sorted(name for name in _table() if name.startswith(("IM_", "DJANGO_"))
+                     and name not in read and not re.search(rf"\b{name}\b", scripts))
+    assert not unknown, f"docs/settings.md lists settings nothing reads: {unknown}"
