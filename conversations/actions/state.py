@@ -1,5 +1,6 @@
 """A user's own view of a conversation: the list, pin/hide/mute, delete (clear for the caller
-only), and /sync. Each change reaches the user's other devices as a `conversation` frame."""
+only); /sync is in conversations/actions/sync.py. Each change reaches the user's other devices as
+a `conversation` frame."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -104,25 +105,3 @@ def do_delete(user_id: int, conversation_id: Any) -> None:
             delivered_extra=[s for s in membership.delivered_extra if s > last], updated_at=timezone.now())
         data = load_conversation_dict(user_id, membership.conversation_id)
         send_event({"type": "conversation", "conversation": data}, [user_id])
-
-
-def _parse_token(token: str | None) -> datetime | None:
-    if not token:
-        return None
-    try:
-        return datetime.fromtimestamp(int(token) / 1_000_000, tz=UTC)
-    except (ValueError, OverflowError, OSError):
-        raise invalid({"since": [_("Not a token this server issued.")]}) from None
-
-
-def sync(user_id: int, token: str | None) -> dict[str, Any]:
-    """Conversations changed since `token` (all when absent), deleted ones included (flagged), and
-    a new token. The token is a server time; a small overlap repeats rather than misses."""
-    since = _parse_token(token)
-    now = timezone.now()
-    queryset = Membership.objects.filter(user_id=user_id).exclude(active=False, left_seq__isnull=True)
-    if since is not None:
-        overlap = since - timezone.timedelta(seconds=2)
-        queryset = queryset.filter(Q(updated_at__gte=overlap) | Q(conversation__updated_at__gte=overlap))
-    rows = list(with_list_data(queryset).order_by("conversation_id"))
-    return {"conversations": [conversation_dict(m) for m in rows], "token": str(int(now.timestamp() * 1_000_000))}

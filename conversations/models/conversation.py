@@ -19,8 +19,12 @@ class Conversation(models.Model):
     last_message = models.JSONField(null=True, blank=True)
     last_message_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # Bumped on every new message or recall: /sync finds changed conversations by it.
+    # Bumped on every new message or recall: the old time tokens of /sync find changes by it.
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # Set by a database trigger on every insert and update: the writing transaction's id
+    # (PostgreSQL) or the next value of a counter (SQLite). /sync compares it with a token (see
+    # conversations/actions/sync.py and docs/sync.md).
+    change_mark = models.BigIntegerField(default=0, editable=False)
 
     def __str__(self) -> str:
         return self.id
@@ -59,8 +63,10 @@ class Membership(models.Model):
     muted = models.BooleanField(default=False)
     deleted = models.BooleanField(default=False)
     joined_at = models.DateTimeField(auto_now_add=True)
-    # Bumped on every change of this user's own state: /sync finds it by this.
+    # Bumped on most changes of this user's own state: the old time tokens of /sync find it by this.
     updated_at = models.DateTimeField(auto_now=True)
+    # As Conversation.change_mark, set by the same trigger.
+    change_mark = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [

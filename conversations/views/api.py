@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from chat.actions.messages import history_page, message_for
 from chat.actions.receipts import do_mark_read
 from chat.actions.send import check_send_message
-from conversations.actions import state
+from conversations.actions import state, sync
 from conversations.actions.access import access_membership
 from conversations.actions.direct import check_open_direct
 from conversations.models import Membership
@@ -106,4 +106,4 @@ class SyncView(APIView):
     @extend_schema(parameters=[OpenApiParameter("since", str, description="The `token` of the previous sync.")],
                    responses={200: openapi.Sync})
     def get(self, request: Request) -> Response:
-        return Response(state.sync(request.user.id, request.query_params.get("since")))
+        return Response(sync.sync(request.user.id, request.query_params.get("since")))
