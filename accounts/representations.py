@@ -21,7 +21,7 @@ def user_dict(user: User) -> dict[str, Any]:
 
 def me_dict(user: User) -> dict[str, Any]:
     """/api/v1/me: the user object and the user's own settings."""
-    return {**user_dict(user), "language": user.language}
+    return {**user_dict(user), "language": user.language, "email": user.email}
 
 
 def friend_request_dict(request: FriendRequest) -> dict[str, Any]:

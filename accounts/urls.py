@@ -11,6 +11,7 @@ urlpatterns = [
     path("me/password", api.PasswordView.as_view()),
     path("users", api.UsersView.as_view()),
     path("friends/requests", friends.FriendRequestsView.as_view()),
+    path("friends/requests/<int:request_id>", friends.FriendRequestDetailView.as_view()),
     path("friends/requests/<int:request_id>/accept", friends.FriendRequestAnswerView.as_view(answer="accept")),
     path("friends/requests/<int:request_id>/reject", friends.FriendRequestAnswerView.as_view(answer="reject")),
     path("friends", friends.FriendsView.as_view()),

@@ -63,6 +63,7 @@ class User(serializers.Serializer):
 class Me(User):
     language = serializers.ChoiceField(["en", "zh-hans"], allow_null=True,
                                        help_text="The user's choice; null before any (docs/api.md section 12).")
+    email = serializers.CharField(help_text="Where password-reset mail goes; empty: none.")
 
 
 class Token(serializers.Serializer):

@@ -1,6 +1,7 @@
 """Settings of the IM product. Every tunable comes from the environment (see imsite/env.py and
 docs/api.md section 7); nothing secret lives in code."""
 
+import json
 import secrets
 import socket
 import sys
@@ -8,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from imsite.env import env_bool, env_float, env_int, env_list, env_str
 
@@ -198,6 +200,12 @@ IM_PUSH_TTL = env_int("IM_PUSH_TTL", 86400)
 # the data folder on first use (the embedded default; several hosts must share one key).
 IM_VAPID_PRIVATE_KEY = env_str("IM_VAPID_PRIVATE_KEY")
 IM_VAPID_SUBJECT = env_str("IM_VAPID_SUBJECT", "mailto:admin@localhost")
+# STUN/TURN servers for calls, handed to the browser as RTCPeerConnection's iceServers (JSON list,
+# e.g. [{"urls": "turn:turn.example.com:3478", "username": "im", "credential": "..."}]). Empty:
+# host candidates only, which connects browsers on one network (docs/calls.md).
+IM_ICE_SERVERS = json.loads(env_str("IM_ICE_SERVERS") or "[]")
+if not isinstance(IM_ICE_SERVERS, list) or not all(isinstance(s, dict) and "urls" in s for s in IM_ICE_SERVERS):
+    raise ImproperlyConfigured("IM_ICE_SERVERS must be a JSON list of objects with `urls`.")
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = IM_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -272,6 +280,19 @@ STORAGES = {
     "default": {"BACKEND": env_str("IM_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# --- Email (password reset) ------------------------------------------------------------------------
+# By default mail is written to files in the data folder, so the embedded mode works with nothing
+# configured; IM_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend with IM_EMAIL_HOST etc.
+# sends it for real.
+EMAIL_BACKEND = env_str("IM_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env_str("IM_EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
+EMAIL_HOST = env_str("IM_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("IM_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("IM_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("IM_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("IM_EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("IM_EMAIL_FROM", "im@localhost")
 
 # --- Languages (docs/api.md section 12) ------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -128,6 +128,31 @@ def do_reject(request: FriendRequest) -> FriendRequest:
         return request
 
 
+def access_outgoing_request(user: User, request_id: object) -> FriendRequest:
+    """A request the caller sent; anyone else's is not found (its existence is not revealed)."""
+    try:
+        return FriendRequest.objects.select_related("from_user", "to_user").get(id=int(request_id), from_user=user)  # type: ignore[arg-type]
+    except (TypeError, ValueError, FriendRequest.DoesNotExist):
+        raise not_found(gettext("No such friend request.")) from None
+
+
+def do_cancel(request: FriendRequest) -> FriendRequest:
+    """The requester takes a pending request back; the addressee's devices are told (a
+    `friend_request` frame with status `cancelled`), so it leaves their list."""
+    with transaction.atomic():
+        lock_pair(request.from_user_id, request.to_user_id)
+        request.refresh_from_db()
+        if request.status == FriendRequest.Status.CANCELLED:
+            return request
+        if request.status != FriendRequest.Status.PENDING:
+            raise ImError("conflict", answered_message(request))
+        request.status = FriendRequest.Status.CANCELLED
+        request.answered_at = timezone.now()
+        request.save(update_fields=["status", "answered_at"])
+        _notify_request(request, [request.to_user_id])
+        return request
+
+
 def pending_requests(user: User, direction: str) -> QuerySet[FriendRequest]:
     if direction not in {"incoming", "outgoing"}:
         raise invalid({"direction": [gettext("Must be incoming or outgoing.")]})

@@ -5,6 +5,7 @@ import re
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
@@ -66,8 +67,22 @@ def check_language(value: object) -> str | None:
     raise invalid({"language": [_("One of: %(choices)s, or null.") % {"choices": choices}]})
 
 
+def check_email(value: object) -> str:
+    """The address password-reset mail goes to; empty: none."""
+    if not isinstance(value, str):
+        raise invalid({"email": [_("Must be a string.")]})
+    value = value.strip()
+    try:
+        if value:
+            validate_email(value)
+    except ValidationError as exc:
+        raise invalid({"email": list(exc.messages)}) from None
+    return value
+
+
 def do_update_profile(user: User, display_name: object = None, avatar_attachment_id: object = None,
-                      set_avatar: bool = False, language: object = None, set_language: bool = False) -> User:
+                      set_avatar: bool = False, language: object = None, set_language: bool = False,
+                      email: object = None) -> User:
     from chat.actions.attachments import check_avatar_image
 
     fields = []
@@ -77,6 +92,9 @@ def do_update_profile(user: User, display_name: object = None, avatar_attachment
     if set_avatar:
         user.avatar = check_avatar_image(user.id, avatar_attachment_id, field="avatar_attachment_id")
         fields.append("avatar")
+    if email is not None:
+        user.email = check_email(email)
+        fields.append("email")
     if set_language:
         user.language = check_language(language)
         fields.append("language")

@@ -75,14 +75,15 @@ class MeView(APIView):
     @extend_schema(request=inline_serializer("MePatch", {
         "display_name": serializers.CharField(required=False),
         "avatar_attachment_id": serializers.IntegerField(required=False, allow_null=True),
-        "language": serializers.ChoiceField(choices=["en", "zh-hans"], required=False, allow_null=True)}),
+        "language": serializers.ChoiceField(choices=["en", "zh-hans"], required=False, allow_null=True),
+        "email": serializers.CharField(required=False, allow_blank=True)}),
         responses={200: openapi.Me})
     def patch(self, request: Request) -> Response:
         data = request.data
         user = users.do_update_profile(
             request.user, display_name=data.get("display_name"),
             avatar_attachment_id=data.get("avatar_attachment_id"), set_avatar="avatar_attachment_id" in data,
-            language=data.get("language"), set_language="language" in data)
+            language=data.get("language"), set_language="language" in data, email=data.get("email"))
         # The answer (its error messages included) speaks the language just chosen.
         activate_user_language(user)
         return Response(me_dict(user))

@@ -30,6 +30,15 @@ class FriendRequestsView(APIView):
         return Response(friend_request_dict(friend_request), status=201)
 
 
+class FriendRequestDetailView(APIView):
+    @extend_schema(request=None, responses={204: None}, description=(
+        "The requester cancels a pending request (its addressee gets a `friend_request` frame with "
+        "status `cancelled`). Anyone else: 404. An answered request: 409."))
+    def delete(self, request: Request, request_id: int) -> Response:
+        friends.do_cancel(friends.access_outgoing_request(request.user, request_id))
+        return Response(status=204)
+
+
 class FriendRequestAnswerView(APIView):
     answer = "accept"
 

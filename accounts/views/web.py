@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
@@ -83,4 +84,5 @@ def logout_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def app_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "chat/app.html", {"user": request.user})
+    # The ICE servers reach the browser as a JSON data block (json_script), not inline code.
+    return render(request, "chat/app.html", {"user": request.user, "ice_servers": settings.IM_ICE_SERVERS})

@@ -46,9 +46,11 @@ def conversation_list(user_id: int, params: Any) -> dict[str, Any]:
     activity) and keeps the page's ids; the outer one fetches everything a row shows for those
     ids alone, so the cost of wide rows does not grow with the number of conversations."""
     limit = page_limit(params)
+    # ?hidden=true: the hidden ones instead, so a user can find a chat they hid and bring it back.
+    hidden = params.get("hidden") in ("true", "1")
     activity = Coalesce("conversation__last_message_at", "conversation__created_at")
     ordering = ("-pinned", "-activity", "-conversation_id")
-    candidates = Membership.objects.filter(user_id=user_id, active=True, hidden=False, deleted=False
+    candidates = Membership.objects.filter(user_id=user_id, active=True, hidden=hidden, deleted=False
                                            ).annotate(activity=activity)
     position = decode_cursor(params)
     if position is not None:

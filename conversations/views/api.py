@@ -30,7 +30,8 @@ SEND_REFUSALS = errors(
 
 
 class ConversationListView(APIView):
-    @extend_schema(operation_id="v1_conversations_list", parameters=PAGING,
+    @extend_schema(operation_id="v1_conversations_list",
+                   parameters=[OpenApiParameter("hidden", bool, description="true: only the hidden ones"), *PAGING],
                    responses={200: openapi.page_of("ConversationPage", openapi.Conversation)})
     def get(self, request: Request) -> Response:
         return Response(state.conversation_list(request.user.id, request.query_params))

@@ -10,6 +10,7 @@ import { ContactsPanel } from './ui/contacts.js';
 import { GroupPanel, openNewGroupDialog } from './ui/group-panel.js';
 import { MessageSearch } from './ui/search.js';
 import { CallManager } from './ui/call.js';
+import { openHiddenChats, openSettings } from './ui/settings.js';
 import { PageTitle } from './ui/title.js';
 
 const CONNECTION_TEXT = {
@@ -84,6 +85,8 @@ function boot() {
 
   const newGroup = () => openNewGroupDialog(chat, (convId) => openConversation(convId));
   $('#new-group-button').addEventListener('click', newGroup);
+  $('#settings-button').addEventListener('click', () => openSettings(chat));
+  $('#hidden-chats-button').addEventListener('click', () => openHiddenChats(chat, (id) => openConversation(id)));
 
   const contacts = new ContactsPanel(chat, {
     root: $('#contacts-panel'),

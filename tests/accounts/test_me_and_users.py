@@ -18,7 +18,7 @@ def test_me_get_and_patch(make_user, client_for):
     alice = make_user("alice")
     client = client_for(alice)
     assert client.get("/api/v1/me").json() == {"id": alice.id, "username": "alice", "display_name": "alice",
-                                               "avatar_url": None, "language": None}
+                                               "avatar_url": None, "language": None, "email": ""}
     response = client.patch("/api/v1/me", {"display_name": " Alice Liddell "}, format="json")
     assert response.status_code == 200
     assert response.json()["display_name"] == "Alice Liddell"

@@ -1,6 +1,7 @@
 // 1:1 audio/video calls over WebRTC, signalled with `call` frames
 // (invite, ringing, accept, reject, cancel, hangup, offer, answer, ice).
-// No STUN/TURN (iceServers: []): host candidates, which works on localhost.
+// STUN/TURN servers come from IM_ICE_SERVERS, in the page's JSON block #im-ice-servers; with
+// none, host candidates only, which connects browsers on one network (docs/calls.md).
 //
 // Payloads sent: offer/answer -> {type, sdp} (an RTCSessionDescriptionInit);
 // ice -> RTCIceCandidateInit {candidate, sdpMid, sdpMLineIndex}. Reading is
@@ -9,6 +10,14 @@ import { h } from '../dom.js';
 import { displayName } from '../format.js';
 import { announce, showError } from './notify.js';
 import { gettext } from '../i18n.js';
+
+function iceServers() {
+  try {
+    return JSON.parse(document.getElementById('im-ice-servers')?.textContent || '[]');
+  } catch {
+    return [];
+  }
+}
 
 const RING_TIMEOUT_MS = 60000;
 const STATUS_TEXT = {
@@ -212,7 +221,7 @@ export class CallManager {
   }
 
   createPeerConnection(call) {
-    const pc = new RTCPeerConnection({ iceServers: [] });
+    const pc = new RTCPeerConnection({ iceServers: iceServers() });
     call.pc = pc;
     pc.addEventListener('icecandidate', (e) => {
       if (e.candidate) this.send(call, 'ice', e.candidate.toJSON());

@@ -5,7 +5,7 @@ import * as api from '../api.js';
 import { displayName, listTime } from '../format.js';
 import { avatar } from './avatar.js';
 import { announce, showError, showInfo } from './notify.js';
-import { confirmDialog } from './dialogs.js';
+import { confirmDialog, openDialog } from './dialogs.js';
 import { gettext, ngettext } from '../i18n.js';
 
 function section(title, listLabel, emptyText) {
@@ -107,9 +107,28 @@ export class ContactsPanel {
 
   personText(user, nameId, extra) {
     return h('span', { class: 'person-text' },
-      h('span', { class: 'person-name', id: nameId, text: displayName(user) }),
+      h('button', { type: 'button', class: 'link-button person-name', id: nameId, title: gettext('Profile'), onclick: () => this.openCard(user) }, displayName(user)),
       h('span', { class: 'person-username', text: `@${user.username ?? ''}` }),
       extra ?? null);
+  }
+
+  /** A user's profile card: who they are and what you can do (message, befriend, block). */
+  async openCard(user) {
+    let blocked = false;
+    try {
+      const data = await api.get('/api/v1/blocks', { limit: 200 });
+      blocked = (data?.results ?? []).some((u) => String((u.user ?? u).id) === String(user.id));
+    } catch { /* the card still shows; block/unblock report their own errors */ }
+    const isFriend = this.store.friends.has(user.id);
+    const actions = h('div', { class: 'dialog-actions' });
+    const { close } = openDialog(displayName(user), h('div', { class: 'profile-card' },
+      avatar(displayName(user), user.avatar_url, user.id, { size: 'lg' }),
+      h('p', { class: 'person-username', text: `@${user.username ?? ''}` }),
+      actions), { className: 'profile-card-dialog' });
+    const act = (label, fn, cls = '') => h('button', { type: 'button', class: cls, onclick: async () => { close(); await fn(); } }, label);
+    if (isFriend) actions.append(act(gettext('Message'), () => this.message(user), 'primary'));
+    else if (!blocked) actions.append(act(gettext('Add friend'), () => this.sendRequest(user), 'primary'));
+    actions.append(blocked ? act(gettext('Unblock'), () => this.unblock(user)) : act(gettext('Block'), () => this.block(user), 'danger'));
   }
 
   async sendRequest(user, button) {
@@ -169,11 +188,23 @@ export class ContactsPanel {
     out.empty.hidden = this.outgoing.length > 0;
     setChildren(out.list, ...this.outgoing.map((req) => {
       const user = req.to_user ?? {};
+      const nameId = uid('out');
       return h('li', { class: 'person request', dataset: { requestId: req.id, userId: user.id } },
         avatar(displayName(user), user.avatar_url, user.id),
-        this.personText(user, uid('out'), h('span', { class: 'muted-text', text: gettext('Sent %(time)s', { time: listTime(req.created_at) }) })),
-        h('span', { class: 'person-actions' }, h('span', { class: 'muted-text', text: gettext('Pending') })));
+        this.personText(user, nameId, h('span', { class: 'muted-text', text: gettext('Sent %(time)s', { time: listTime(req.created_at) }) })),
+        h('span', { class: 'person-actions' },
+          h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => this.cancelRequest(req) }, gettext('Cancel request'))));
     }));
+  }
+
+  async cancelRequest(req) {
+    try {
+      await api.del(`/api/v1/friends/requests/${encodeURIComponent(req.id)}`);
+      announce(gettext('Friend request to %(name)s cancelled', { name: displayName(req.to_user) }));
+    } catch (err) {
+      showError(api.errorText(err));
+    }
+    await this.refreshRequests();
   }
 
   async answer(req, action) {

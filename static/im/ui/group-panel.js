@@ -145,6 +145,7 @@ export class GroupPanel {
         if (name) this.act(() => api.patch(`/api/v1/groups/${group.id}`, { name }), gettext('Group renamed'));
       });
       parts.push(form);
+      parts.push(this.photoForm(group));
     }
 
     // Announcement
@@ -233,6 +234,31 @@ export class GroupPanel {
         h('span', { class: 'person-name', id: nameId, text: self ? gettext('%(name)s (you)', { name: displayName(user) }) : displayName(user) }),
         h('span', { class: `role role-${member.role}`, text: ROLE_LABEL[member.role] ?? member.role })),
       buttons.length ? h('span', { class: 'person-actions' }, ...buttons) : null);
+  }
+
+  /** The group photo: a square preview of the whole picture, then upload and PATCH. */
+  photoForm(group) {
+    const file = h('input', { id: 'group-photo-input', type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp' });
+    const preview = h('img', { class: 'avatar-preview', alt: gettext('Group photo preview'), hidden: !group.avatar_url, src: group.avatar_url ?? '' });
+    file.addEventListener('change', () => {
+      const chosen = file.files?.[0];
+      if (preview.src.startsWith('blob:')) URL.revokeObjectURL(preview.src);
+      preview.src = chosen ? URL.createObjectURL(chosen) : group.avatar_url ?? '';
+      preview.hidden = !preview.src;
+    });
+    const form = h('form', { class: 'stack-form' },
+      h('label', { for: 'group-photo-input' }, gettext('Group photo')), file, preview,
+      h('button', { type: 'submit' }, gettext('Save group photo')));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const chosen = file.files?.[0];
+      if (!chosen) return;
+      this.act(async () => {
+        const image = await api.upload(chosen, 'image').promise;
+        return api.patch(`/api/v1/groups/${group.id}`, { avatar_attachment_id: image.id });
+      }, gettext('Group photo changed'));
+    });
+    return form;
   }
 
   async act(fn, doneText) {
