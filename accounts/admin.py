@@ -3,6 +3,10 @@ requests and blocks. OAuth applications and tokens come from django-oauth-toolki
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Block, FriendRequest, Friendship, User
 
@@ -16,12 +20,27 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("username", "display_name", "email")
     ordering = ("id",)
     raw_id_fields = ("avatar",)
+    readonly_fields = ("conversations_and_groups",)
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        ("Profile", {"fields": ("display_name", "avatar", "email")}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        (gettext_lazy("Profile"), {"fields": ("display_name", "avatar", "email", "language")}),
+        (gettext_lazy("Conversations and groups"), {"fields": ("conversations_and_groups",)}),
+        (gettext_lazy("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups",
+                                                  "user_permissions")}),
+        (gettext_lazy("Dates"), {"fields": ("last_login", "date_joined")}),
     )
+
+    @admin.display(description=gettext_lazy("conversations and groups"))
+    def conversations_and_groups(self, user: User) -> str:
+        if user.pk is None:
+            return "-"
+        conversations = (reverse("admin:conversations_conversation_changelist")
+                         + f"?memberships__user__id__exact={user.pk}")
+        groups = reverse("admin:groups_groupmember_changelist") + f"?user__id__exact={user.pk}"
+        messages = reverse("admin:chat_message_search") + f"?sender={user.username}"
+        return format_html('<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
+                           conversations, _("Their conversations"), groups, _("Their groups"),
+                           messages, _("Their messages"))
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "display_name", "password1", "password2")}),
     )

@@ -7,6 +7,8 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from groups.actions.manage import do_dissolve
 from groups.actions.members import check_staff_remove
@@ -59,13 +61,15 @@ class GroupAdmin(ReadOnlyAdmin):
         return format_html('<table><tr><th>user</th><th>role</th><th>joined</th></tr>{}</table>'
                            '<p><a href="{}">Moderate these members</a></p>', table, link)
 
-    @admin.action(description="Dissolve the selected groups", permissions=["moderate"])
+    @admin.action(description=gettext_lazy("Dissolve the selected groups"), permissions=["moderate"])
     def dissolve(self, request: HttpRequest, queryset: QuerySet[Group]) -> None:
         count = 0
         for group in queryset.filter(dissolved=False):
             do_dissolve(group, request.user.id)
+            self.log_change(request, group, _("Dissolved the group."))
             count += 1
-        self.message_user(request, f"Dissolved {count} group(s).")
+        self.message_user(request, ngettext("Dissolved %(count)d group.", "Dissolved %(count)d groups.", count)
+                          % {"count": count})
 
 
 @admin.register(GroupMember)
@@ -88,7 +92,7 @@ class GroupMemberAdmin(ReadOnlyAdmin):
     def group(self, member: GroupMember) -> str:
         return member.conversation.group.name
 
-    @admin.action(description="Remove the selected members from their groups", permissions=["moderate"])
+    @admin.action(description=gettext_lazy("Remove the selected members from their groups"), permissions=["moderate"])
     def remove(self, request: HttpRequest, queryset: QuerySet[GroupMember]) -> None:
         for member in queryset.select_related("conversation__group", "user"):
             try:
@@ -96,4 +100,7 @@ class GroupMemberAdmin(ReadOnlyAdmin):
             except ImError as refused:
                 self.message_user(request, f"{member.user.username}: {refused.message}", messages.WARNING)
             else:
-                self.message_user(request, f"Removed {member.user.username} from {member.conversation.group.name}.")
+                group = member.conversation.group
+                text = _("Removed %(user)s from %(group)s.") % {"user": member.user.username, "group": group.name}
+                self.log_change(request, group, text)
+                self.message_user(request, text)

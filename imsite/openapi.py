@@ -81,7 +81,7 @@ class FriendRequest(serializers.Serializer):
     from_user = User()
     to_user = User()
     message = serializers.CharField(allow_blank=True)
-    status = serializers.ChoiceField(["pending", "accepted", "rejected"])
+    status = serializers.ChoiceField(["pending", "accepted", "rejected", "cancelled"])
     created_at = serializers.DateTimeField()
 
 

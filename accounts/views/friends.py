@@ -31,7 +31,7 @@ class FriendRequestsView(APIView):
 
 
 class FriendRequestDetailView(APIView):
-    @extend_schema(request=None, responses={204: None}, description=(
+    @extend_schema(request=None, responses={204: None, **errors(404, 409)}, description=(
         "The requester cancels a pending request (its addressee gets a `friend_request` frame with "
         "status `cancelled`). Anyone else: 404. An answered request: 409."))
     def delete(self, request: Request, request_id: int) -> Response:

@@ -33,7 +33,10 @@ def test_moderator_lists_a_conversations_messages_and_recalls_one(make_user, mak
     assert f"shard {conversation.shard}" in html
     assert browser.get(f"/admin/conversations/conversation/?q={conversation.id}").status_code == 200
 
-    response = browser.post(f"{base}{sent[0].msg_id}/recall/")
+    refused = browser.post(f"{base}{sent[0].msg_id}/recall/")  # a reason is required
+    assert refused.status_code == 302
+    assert not Message.objects.using(shard_alias(conversation.shard)).get(msg_id=sent[0].msg_id).recalled
+    response = browser.post(f"{base}{sent[0].msg_id}/recall/", {"reason": "spam"})
     assert response.status_code == 302
     stored = Message.objects.using(shard_alias(conversation.shard)).get(msg_id=sent[0].msg_id)
     assert stored.recalled and stored.content == {} and stored.recalled_by == moderator.id
@@ -42,7 +45,7 @@ def test_moderator_lists_a_conversations_messages_and_recalls_one(make_user, mak
     for member in (alice, bob):  # both offline: queued for their next connect
         assert [f for _, f in queued_frames_of([member.id])[member.id] if f["type"] == "recalled"] == [frame]
     assert browser.get(f"{base}999/recall/").status_code == 405  # POST only
-    assert browser.post(f"{base}999/recall/").status_code == 404
+    assert browser.post(f"{base}999/recall/", {"reason": "spam"}).status_code == 404
 
     member = Client()
     member.force_login(alice)  # not staff: the admin refuses

@@ -2,6 +2,7 @@
 member) running the same actions as the API, with the staff user as actor."""
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.test import Client
 
 from accounts.models import User
@@ -46,6 +47,9 @@ def test_dissolve_action(cast, staff, capture):
     [(frame, to)] = [(f, r) for f, r in capture if f["type"] == "group"]
     assert frame["event"] == "dissolved" and frame["actor_id"] == staff.user.id
     assert set(to) == {people[k].id for k in ("owner", "admin", "admin2", "member", "member2")}
+    # the admin log records who dissolved what
+    [entry] = LogEntry.objects.filter(object_id=str(group.id), content_type__model="group")
+    assert entry.user_id == staff.user.id and entry.change_message == "Dissolved the group."
 
 
 def test_remove_member_action_refuses_the_owner(cast, staff, capture):
