@@ -91,7 +91,7 @@ export class ConversationList {
       h('span', { class: 'conversation-bottom' },
         h('span', { class: `conversation-preview${last?.recalled ? ' recalled' : ''}`, text: preview }),
         unread > 0
-          ? h('span', { class: `badge${conv.muted ? ' muted' : ''}`, role: 'img', 'aria-label': `${unread} unread` },
+          ? h('span', { class: `badge${conv.muted ? ' muted' : ''}`, role: 'img', 'aria-label': gettext('%(count)s unread', { count: unread }) },
             unread > 99 ? '99+' : String(unread))
           : null)));
 

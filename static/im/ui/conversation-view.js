@@ -133,7 +133,7 @@ export class ConversationView {
     const store = this.store;
     const title = store.conversationTitle(conv);
     if (this.title.textContent !== title) this.title.textContent = title;
-    this.pageTitle.setBase(`${title} · Chat`);
+    this.pageTitle.setBase(gettext('%(title)s · Chat', { title }));
     let online = null;
     let subtitle = '';
     if (conv.type === 'direct') {
