@@ -238,3 +238,4 @@ class ImAutoSchema(AutoSchema):
                     OpenApiResponse(Error, description=ERROR_CODES[status]), str(status))
         operation["responses"] = dict(sorted(responses.items()))
         return operation
+

@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView
 
 from accounts.views import oauth
-from imsite import errors, health
+from imsite import api_docs, errors, health
 
 handler400 = errors.bad_request
 handler403 = errors.permission_denied
@@ -16,8 +16,8 @@ urlpatterns = [
     path("readyz", health.readyz),
     path("", include("django_prometheus.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
-    # The split view serves its script as a file of its own: no inline script (CSP), no CDN (offline).
-    path("api/docs", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
+    # Swagger UI from this server's static files (offline), its script a file of its own (CSP).
+    path("api/docs", api_docs.ApiDocsView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
     # The browser client's catalogue (djangojs domain) in the request's language, and Django's
     # set_language for the pages before sign-in (docs/api.md section 12).

@@ -71,7 +71,12 @@ def test_api_docs_loads_nothing_from_other_hosts():
     assert not re.search(r"(?:src|href)=\"(?:https?:)?//", html), html
     assets = re.findall(r"(?:src|href)=\"([^\"]+)\"", html)
     assert any(a.endswith("swagger-ui-bundle.js") for a in assets), assets
+    # The Content-Security-Policy of HTML pages blocks inline scripts and styles.
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "style-src 'self';" in policy and "frame-ancestors 'none'" in policy
+    assert "img-src 'self' blob: data:;" in policy  # Swagger UI's icons
     assert not re.search(r"<script>\s*\S", html), "an inline script"
+    assert "<style" not in html, "an inline style"
     for asset in assets:
         path = "/api/docs" + asset if asset.startswith("?") else asset
         response = client.get(path)
