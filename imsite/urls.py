@@ -31,4 +31,5 @@ urlpatterns = [
     path("api/v1/", include("chat.urls")),
     path("api/v1/", include("groups.urls")),
     path("", include("accounts.web_urls")),
+    path("", include("chat.web_urls")),
 ]

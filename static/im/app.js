@@ -1,6 +1,6 @@
 // Entry point: reads the page context, builds the UI modules and starts the chat.
 import { setCsrfToken } from './api.js';
-import { $ } from './dom.js';
+import { $, h } from './dom.js';
 import { gettext } from './i18n.js';
 import { Chat } from './chat.js';
 import { initNotify, announce, unannounce, showError } from './ui/notify.js';
@@ -12,6 +12,7 @@ import { MessageSearch } from './ui/search.js';
 import { CallManager } from './ui/call.js';
 import { openHiddenChats, openSettings } from './ui/settings.js';
 import { PageTitle } from './ui/title.js';
+import { PushControl, SoundToggle } from './ui/push.js';
 
 const CONNECTION_TEXT = {
   connecting: gettext('Connecting…'),
@@ -82,6 +83,11 @@ function boot() {
     loading: $('#conversations-loading'),
     onOpen: (id) => openConversation(id),
   });
+
+  const push = new PushControl({ onOpenConversation: (id) => {
+    if (chat.store.conversations.has(id)) openConversation(id);
+  } });
+  $('.logout-form').before(h('div', { class: 'topbar-controls' }, push.button, new SoundToggle(chat).button));
 
   const newGroup = () => openNewGroupDialog(chat, (convId) => openConversation(convId));
   $('#new-group-button').addEventListener('click', newGroup);

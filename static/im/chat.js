@@ -314,6 +314,12 @@ export class Chat extends Emitter {
         this.store.applyRecall(frame.conversation_id, frame.msg_id);
         this.emit('recalled', frame);
         break;
+      case 'reaction':
+        this.store.applyReaction(frame);
+        break;
+      case 'edited':
+        this.store.applyEdit(frame);
+        break;
       case 'conversation':
         this.onConversationFrame(frame.conversation);
         break;
@@ -385,6 +391,8 @@ export class Chat extends Emitter {
       const unseen = fromOthers.filter((m) => m.seq > (conv.read_seq ?? 0) && m.type !== 'system');
       if (unseen.length) {
         conv.unread_count = (conv.unread_count ?? 0) + unseen.length;
+        const mentioned = unseen.filter((m) => (m.content?.mentions ?? []).some((id) => this.store.isMe(id)));
+        conv.unread_mentions = (conv.unread_mentions ?? 0) + mentioned.length;
         this.store.touchList();
       }
     }
@@ -411,6 +419,7 @@ export class Chat extends Emitter {
     // The server's unread count is authoritative when it arrives.
     const local = this.store.conversations.get(conv.id);
     if (local && conv.unread_count != null) local.unread_count = conv.unread_count;
+    if (local && conv.unread_mentions != null) local.unread_mentions = conv.unread_mentions;
   }
 
   onFriendRequest(request) {
@@ -483,8 +492,9 @@ export class Chat extends Emitter {
     const thread = this.store.thread(convId);
     const seq = thread.maxSeq();
     if (!conv || !seq) return;
-    const hadUnread = (conv.unread_count ?? 0) > 0;
+    const hadUnread = (conv.unread_count ?? 0) > 0 || (conv.unread_mentions ?? 0) > 0;
     conv.unread_count = 0;
+    conv.unread_mentions = 0;
     if (hadUnread) this.store.touchList();
     if (seq <= (conv.read_seq ?? 0)) return;
     conv.read_seq = seq;
@@ -494,16 +504,56 @@ export class Chat extends Emitter {
   }
 
   // ------------------------------------------------------------ actions
-  sendMessage(convId, msgType, content, localExtra) {
-    const msg = this.outbox.enqueue(convId, msgType, content, localExtra);
+  sendMessage(convId, msgType, content, localExtra, extra) {
+    const msg = this.outbox.enqueue(convId, msgType, content, localExtra, extra);
     this.emit('sent-local', { convId, msg });
     return msg;
   }
 
-  sendText(convId, text) {
+  /** replyTo: the quoted message (same conversation); mentions: user ids (groups only). */
+  sendText(convId, text, { replyTo = null, mentions = [] } = {}) {
     const trimmed = text.trim();
     if (!trimmed) return null;
-    return this.sendMessage(convId, 'text', { text: text });
+    const content = mentions.length ? { text, mentions } : { text };
+    if (!replyTo) return this.sendMessage(convId, 'text', content);
+    return this.sendMessage(convId, 'text', content, {}, {
+      frame: { reply_to: String(replyTo.msg_id) },
+      fields: { reply_to: quoteOf(replyTo) },
+    });
+  }
+
+  /** Sends a copy of `source` (a message of another or the same conversation) to convId. */
+  forward(convId, source) {
+    return this.sendMessage(convId, source.type, { ...source.content }, {}, {
+      frame: { forward: { conversation_id: source.conversation_id, msg_id: String(source.msg_id) } },
+      fields: { forwarded: true },
+    });
+  }
+
+  /** Puts (on) or takes back one's own reaction. */
+  async react(convId, msgId, emoji, on) {
+    const frame = { type: 'react', conversation_id: convId, msg_id: String(msgId), emoji, on };
+    if (this.socket.send(frame)) return;
+    const path = `/api/v1/conversations/${encodeURIComponent(convId)}/messages/${encodeURIComponent(msgId)}/reactions/${encodeURIComponent(emoji)}`;
+    try {
+      if (on) await api.request('PUT', path);
+      else await api.del(path);
+      this.store.applyReaction({ conversation_id: convId, msg_id: msgId, user_id: this.me.id, emoji, on });
+    } catch (err) {
+      this.emit('error', { message: api.errorText(err) });
+    }
+  }
+
+  /** Replaces the text (and mentions) of one's own text message. */
+  async edit(convId, msgId, text, { mentions = [] } = {}) {
+    const content = mentions.length ? { text, mentions } : { text };
+    if (this.socket.send({ type: 'edit', conversation_id: convId, msg_id: String(msgId), content })) return;
+    try {
+      const msg = await api.patch(`/api/v1/conversations/${encodeURIComponent(convId)}/messages/${encodeURIComponent(msgId)}`, { content });
+      this.store.applyEdit({ conversation_id: convId, msg_id: msgId, content: msg.content, edited_at: msg.edited_at });
+    } catch (err) {
+      this.emit('error', { message: api.errorText(err) });
+    }
   }
 
   retry(msgId) {
@@ -555,4 +605,17 @@ export class Chat extends Emitter {
   isOnline(userId) {
     return this.store.online.has(String(userId));
   }
+}
+
+/** The `reply_to` of a message quoting `msg`, as the server will make it. */
+function quoteOf(msg) {
+  const text = msg.type === 'text' && !msg.recalled ? String(msg.content?.text ?? '') : '';
+  return {
+    msg_id: String(msg.msg_id),
+    seq: msg.seq,
+    sender_id: msg.sender_id,
+    type: msg.type,
+    preview: [...text].slice(0, 100).join(''),
+    recalled: !!msg.recalled,
+  };
 }

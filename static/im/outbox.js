@@ -18,8 +18,12 @@ export class Outbox {
     this.entries = new Map(); // current key (msg_id or local key) -> entry
   }
 
-  /** Queues a message and returns the local message object. */
-  enqueue(convId, msgType, content, localExtra = {}) {
+  /**
+   * Queues a message and returns the local message object. `frame`: more fields of the `send`
+   * frame (`reply_to`, or `forward` instead of type and content); `fields`: more fields of the
+   * local message (the quoted message, `forwarded`).
+   */
+  enqueue(convId, msgType, content, localExtra = {}, { frame = {}, fields = {} } = {}) {
     const msgId = this.pool.take();
     localCounter += 1;
     const key = msgId ?? `local-${Date.now()}-${localCounter}`;
@@ -29,6 +33,7 @@ export class Outbox {
       convId,
       msgType,
       content,
+      frame,
       attempts: 0,
       timer: null,
       awaiting: false,
@@ -45,6 +50,7 @@ export class Outbox {
       created_at: new Date().toISOString(),
       recalled: false,
       status: 'pending',
+      ...fields,
     });
     this.trySend(entry);
     return msg;
@@ -81,8 +87,8 @@ export class Outbox {
       type: 'send',
       msg_id: entry.key,
       conversation_id: entry.convId,
-      msg_type: entry.msgType,
-      content: entry.content,
+      ...(entry.frame.forward ? {} : { msg_type: entry.msgType, content: entry.content }),
+      ...entry.frame,
     });
     if (!sent) return;
     entry.attempts += 1;

@@ -242,6 +242,9 @@ export class Store extends Emitter {
         msg.content = { ...msg.content, ...incoming.content };
       }
       msg.type = incoming.type ?? msg.type;
+      for (const key of ['reply_to', 'reactions', 'edited_at', 'forwarded']) {
+        if (incoming[key] !== undefined) msg[key] = incoming[key];
+      }
       msg.status = higherStatus(msg.status, incoming.status);
       if (msg.seq != null && (msg.status === 'pending' || msg.status === 'failed')) msg.status = 'sent';
       msg._error = null;
@@ -330,12 +333,60 @@ export class Store extends Emitter {
     if (msg) {
       msg.recalled = true;
       msg.content = {};
+      msg.reactions = {};
       msg._v += 1;
       this.touchThread(convId);
     }
+    this.updateQuotes(convId, msgId, { recalled: true, preview: '' });
     const conv = this.conversations.get(convId);
     if (conv?.last_message && String(conv.last_message.msg_id) === String(msgId)) {
       conv.last_message = { ...conv.last_message, recalled: true, content: {} };
+      this.touchList();
+    }
+  }
+
+  /** Replies quoting msgId show its new state (recalled, or an edited preview). */
+  updateQuotes(convId, msgId, patch) {
+    let changed = false;
+    for (const m of this.thread(convId).byId.values()) {
+      if (m.reply_to && String(m.reply_to.msg_id) === String(msgId)) {
+        m.reply_to = { ...m.reply_to, ...patch };
+        m._v += 1;
+        changed = true;
+      }
+    }
+    if (changed) this.touchThread(convId);
+  }
+
+  /** A `reaction` frame: one user's emoji on or off (a repeat changes nothing). */
+  applyReaction({ conversation_id: convId, msg_id: msgId, user_id: userId, emoji, on }) {
+    const msg = this.thread(convId).byId.get(String(msgId));
+    if (!msg || msg.recalled) return null;
+    const reactions = { ...msg.reactions };
+    const users = (reactions[emoji] ?? []).filter((id) => String(id) !== String(userId));
+    if (on) users.push(userId);
+    if (users.length) reactions[emoji] = users;
+    else delete reactions[emoji];
+    msg.reactions = reactions;
+    msg._v += 1;
+    this.touchThread(convId);
+    return msg;
+  }
+
+  /** An `edited` frame: the new text replaces the old everywhere it is shown. */
+  applyEdit({ conversation_id: convId, msg_id: msgId, content, edited_at: editedAt }) {
+    const msg = this.thread(convId).byId.get(String(msgId));
+    if (msg && !msg.recalled) {
+      msg.content = { ...content };
+      msg.edited_at = editedAt;
+      msg._v += 1;
+      this.touchThread(convId);
+    }
+    const text = String(content?.text ?? '');
+    this.updateQuotes(convId, msgId, { preview: [...text].slice(0, 100).join('') });
+    const conv = this.conversations.get(convId);
+    if (conv?.last_message && String(conv.last_message.msg_id) === String(msgId)) {
+      conv.last_message = { ...conv.last_message, content: { ...content }, edited_at: editedAt };
       this.touchList();
     }
   }

@@ -103,10 +103,16 @@ def test_group_runs_avatars_names_and_new_messages_divider(open_page, people, ma
     expect(leaving.locator(".msg-avatar .avatar")).to_have_count(1)
     cat = message_with_text(ann, "count me in")
     expect(cat.locator(".msg-sender")).to_have_text("Cat")
-    # Own messages carry neither; people get distinct colours even with neighbouring ids.
+    # Own messages carry neither.
     expect(message_with_text(ann, "plan for saturday?").locator(".msg-avatar, .msg-sender")).to_have_count(0)
-    hue = "el => getComputedStyle(el).getPropertyValue('--avatar-hue')"
-    assert leaving.locator(".avatar").evaluate(hue) != cat.locator(".avatar").evaluate(hue)
+    # Avatar colours are hashed from ids: neighbouring ids (1, 2, 3...) spread over the colour wheel
+    # instead of all landing within a few degrees of one another.
+    hues = ann.evaluate("async (ids) => { const { hueFor } = await import('/static/im/format.js');"
+                        " return ids.map(hueFor); }", [*range(1, 13), ben_user.id])
+    steps = [min(abs(a - b), 360 - abs(a - b)) for a, b in zip(hues[:11], hues[1:12], strict=True)]
+    assert sum(steps) / len(steps) > 45 and max(hues[:12]) - min(hues[:12]) > 180, hues
+    hue = "el => Number(getComputedStyle(el).getPropertyValue('--avatar-hue'))"
+    assert leaving.locator(".avatar").evaluate(hue) == hues[12]
 
 
 def test_hidden_tab_shows_the_unread_total_in_its_title(open_page, people):  # noqa: F811
@@ -115,6 +121,7 @@ def test_hidden_tab_shows_the_unread_total_in_its_title(open_page, people):  # n
     login(ann, "ann_f")
     open_conversation(ann, "Ben")
     expect(ann).to_have_title("Ben · Chat")
+    expect(ann.get_by_text("No messages yet. Say hello!")).to_be_visible()  # its history is loaded
     hide(ann)
     for user, text in ((ben_user, "psst"), (ben_user, "still there?"), (cat_user, "hello")):
         in_thread(check_send_message, user.id, direct_id(user.id, ann_user.id), "text", {"text": text})

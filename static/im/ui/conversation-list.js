@@ -8,7 +8,7 @@ import { avatar } from './avatar.js';
 import { menuButton } from './menu.js';
 import { confirmDialog } from './dialogs.js';
 import { showError, announce } from './notify.js';
-import { gettext } from '../i18n.js';
+import { gettext, ngettext } from '../i18n.js';
 
 export class ConversationList {
   constructor(chat, { list, empty, loading, onOpen }) {
@@ -54,7 +54,7 @@ export class ConversationList {
     const peerId = conv.peer?.id;
     return JSON.stringify([
       store.conversationTitle(conv), conv.peer?.avatar_url, conv.group?.avatar_url, conv.pinned, conv.muted,
-      conv.unread_count, conv.last_message?.msg_id, conv.last_message?.recalled, conv.last_message?.seq,
+      conv.unread_count, conv.unread_mentions, conv.last_message?.msg_id, conv.last_message?.edited_at, conv.last_message?.recalled, conv.last_message?.seq,
       conv.updated_at, store.activeId === conv.id, peerId != null && this.chat.isOnline(peerId),
       conv.last_message?.sender_id != null && store.userName(conv.last_message.sender_id),
     ]);
@@ -71,6 +71,7 @@ export class ConversationList {
     }
     const when = last?.created_at || conv.updated_at;
     const unread = Number(conv.unread_count) || 0;
+    const mentions = Number(conv.unread_mentions) || 0;
     const online = conv.type === 'direct' && conv.peer ? this.chat.isOnline(conv.peer.id) : null;
     const isActive = store.activeId === conv.id;
 
@@ -90,6 +91,9 @@ export class ConversationList {
         when ? h('time', { class: 'conversation-time', datetime: when, title: fullTime(when), text: listTime(when) }) : null),
       h('span', { class: 'conversation-bottom' },
         h('span', { class: `conversation-preview${last?.recalled ? ' recalled' : ''}`, text: preview }),
+        mentions > 0
+          ? h('span', { class: 'badge mention-badge', role: 'img', 'aria-label': ngettext('%(n)s unread mention', '%(n)s unread mentions', mentions, { n: mentions }) }, '@')
+          : null,
         unread > 0
           ? h('span', { class: `badge${conv.muted ? ' muted' : ''}`, role: 'img', 'aria-label': gettext('%(count)s unread', { count: unread }) },
             unread > 99 ? '99+' : String(unread))

@@ -5,15 +5,26 @@ import { h, reconcile, setChildren } from '../dom.js';
 import * as api from '../api.js';
 import { dayKey, dayLabel } from '../format.js';
 import { avatar } from './avatar.js';
-import { renderMessage, messageSignature } from './message-view.js';
+import { canEdit, renderMessage, messageSignature } from './message-view.js';
 import { Composer } from './composer.js';
 import { showError, announce } from './notify.js';
 import { gettext, ngettext } from '../i18n.js';
+import { openForwardDialog } from './forward.js';
 
 const TYPING_SHOW_MS = 4000;
 const GROUP_READ_LIMIT = 10;
 // Messages of one sender closer than this in time are drawn as one run.
 const RUN_GAP_MS = 5 * 60 * 1000;
+
+// The controls of a message that keep the keyboard focus when the message is drawn again.
+const FOCUSABLE = ['.react-button', '.msg-menu', '.msg-quote', '.retry-button'];
+
+/** A selector finding the focused control again in the redrawn message. */
+function focusSelector(el) {
+  const chip = el.closest('.reaction-chip');
+  if (chip) return `.reaction-chip[data-emoji="${CSS.escape(chip.dataset.emoji)}"]`;
+  return FOCUSABLE.find((sel) => el.closest(sel)) ?? 'button';
+}
 
 /** Whether `msg` continues the run of `prev` (same sender, same day, a few minutes apart). */
 function continuesRun(prev, msg) {
@@ -63,7 +74,11 @@ export class ConversationView {
     this.list = h('ol', { class: 'messages', 'aria-label': gettext('Messages'), 'aria-describedby': 'conversation-title' });
     this.scroller = h('div', { class: 'messages-scroll', tabindex: '0', 'aria-label': gettext('Message history') },
       this.olderStatus, this.olderButton, this.emptyNote, this.list);
-    this.composer = new Composer(chat, { getConvId: () => this.convId, onSent: () => { this.forceBottom = true; } });
+    this.composer = new Composer(chat, {
+      getConvId: () => this.convId,
+      onSent: () => { this.forceBottom = true; },
+      lastEditable: () => this.convId && this.store.thread(this.convId).sorted().findLast((m) => canEdit(m, { store: this.store })),
+    });
     this.view = h('section', { class: 'conversation-view', 'aria-labelledby': 'conversation-title', hidden: true },
       this.header, this.banner, this.scroller, this.composer.element);
     root.append(this.view);
@@ -234,6 +249,11 @@ export class ConversationView {
       onRetry: (m) => this.chat.retry(m.msg_id),
       onDiscard: (m) => this.chat.discard(m.msg_id),
       onRecall: (m) => this.recall(m),
+      onReply: (m) => this.composer.startReply(m),
+      onEdit: (m) => this.composer.startEdit(m),
+      onForward: (m) => openForwardDialog(this.chat, m),
+      onReact: (m, emoji, on) => this.chat.react(m.conversation_id, m.msg_id, emoji, on),
+      onJump: (quote) => this.jumpTo(quote.msg_id, quote.seq),
     };
     const nodes = [];
     const seen = new Set();
@@ -268,10 +288,10 @@ export class ConversationView {
       if (!entry || entry.sig !== sig) {
         const el = renderMessage(msg, ctx);
         if (entry) {
-          const hadFocus = entry.el.contains(document.activeElement);
+          const hadFocus = entry.el.contains(document.activeElement) ? focusSelector(document.activeElement) : null;
           if (entry.el.classList.contains('highlight')) el.classList.add('highlight');
           entry.el.replaceWith(el);
-          if (hadFocus) (el.querySelector('button') ?? el).focus?.();
+          if (hadFocus) (el.querySelector(hadFocus) ?? el.querySelector('button') ?? el).focus?.();
         }
         entry = { el, sig };
         this.elements.set(key, entry);

@@ -18,7 +18,8 @@ document.addEventListener('click', (e) => {
   if (openMenu && !openMenu.wrap.contains(e.target)) closeOpenMenu(false);
 });
 
-export function menuButton({ label, className = '', items }) {
+/** Options: `iconName` (the button's icon), `menuClass` (e.g. a grid of emoji). */
+export function menuButton({ label, className = '', items, iconName = 'more', menuClass = '' }) {
   const menuId = uid('menu');
   const button = h('button', {
     type: 'button',
@@ -27,8 +28,8 @@ export function menuButton({ label, className = '', items }) {
     'aria-haspopup': 'menu',
     'aria-expanded': 'false',
     'aria-controls': menuId,
-  }, icon('more'));
-  const menu = h('div', { class: 'menu', role: 'menu', id: menuId, 'aria-label': label, hidden: true });
+  }, icon(iconName));
+  const menu = h('div', { class: `menu ${menuClass}`, role: 'menu', id: menuId, 'aria-label': label, hidden: true });
   const wrap = h('div', { class: 'menu-wrap' }, button, menu);
 
   const focusItem = (index) => {
@@ -69,8 +70,8 @@ export function menuButton({ label, className = '', items }) {
   menu.addEventListener('keydown', (e) => {
     const all = [...menu.querySelectorAll('[role="menuitem"]')];
     const index = all.indexOf(document.activeElement);
-    if (e.key === 'ArrowDown') { e.preventDefault(); focusItem(index + 1); }
-    else if (e.key === 'ArrowUp') { e.preventDefault(); focusItem(index - 1); }
+    if (e.key === 'ArrowDown' || e.key === 'ArrowRight') { e.preventDefault(); focusItem(index + 1); }
+    else if (e.key === 'ArrowUp' || e.key === 'ArrowLeft') { e.preventDefault(); focusItem(index - 1); }
     else if (e.key === 'Home') { e.preventDefault(); focusItem(0); }
     else if (e.key === 'End') { e.preventDefault(); focusItem(-1); }
     else if (e.key === 'Escape') { e.preventDefault(); closeOpenMenu(true); }

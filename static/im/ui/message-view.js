@@ -1,13 +1,17 @@
 // Rendering of one message element (<li data-msg-id data-seq data-status>).
 import { icon } from './icons.js';
 import { h, safeUrl } from '../dom.js';
-import { clockTime, coords, duration, fileSize, fullTime, osmUrl, systemSentence } from '../format.js';
+import { clockTime, coords, duration, fileSize, fullTime, messagePreview, osmUrl, systemSentence } from '../format.js';
+import { gettext } from '../i18n.js';
 import { avatar } from './avatar.js';
 import { menuButton } from './menu.js';
 import { richText } from './richtext.js';
-import { gettext } from '../i18n.js';
 
 const RECALL_WINDOW_MS = 120 * 1000;
+// The server's default IM_EDIT_WINDOW; a shorter one answers edit_expired, shown as an error.
+const EDIT_WINDOW_MS = 86400 * 1000;
+// The React picker: a few common emoji (any one emoji is accepted by the server).
+export const REACTION_EMOJI = ['👍', '❤️', '😂', '😮', '😢', '🙏', '🎉', '👀'];
 const STATUS_TEXT = {
   pending: gettext('Sending…'),
   sent: gettext('Sent'),
@@ -34,6 +38,48 @@ export function canRecall(msg, { store, myRole }) {
   function roleIn(userId) {
     return store.groupRoleOf?.(msg.conversation_id, userId) ?? 'member';
   }
+}
+
+/** Whether the current user may edit this message now (own text, within the edit window). */
+export function canEdit(msg, { store }) {
+  if (msg.recalled || msg.seq == null || msg.type !== 'text' || !store.isMe(msg.sender_id)) return false;
+  const created = Date.parse(msg.created_at);
+  return !Number.isFinite(created) || Date.now() - created <= EDIT_WINDOW_MS;
+}
+
+/** The quote of the replied-to message above a reply; clicking it shows the original. */
+function renderQuote(quote, ctx) {
+  const text = quote.recalled
+    ? gettext('Message recalled')
+    : quote.type === 'text' ? quote.preview : messagePreview({ type: quote.type, content: {} }, () => '');
+  return h('button', {
+    type: 'button',
+    class: `msg-quote${quote.recalled ? ' recalled' : ''}`,
+    dataset: { replyTo: quote.msg_id },
+    onclick: () => ctx.onJump?.(quote),
+  },
+  h('span', { class: 'visually-hidden', text: `${gettext('In reply to')} ` }),
+  h('span', { class: 'quote-sender', text: ctx.store.userName(quote.sender_id) }),
+  h('span', { class: 'quote-text', text }));
+}
+
+/** Chips under the message: emoji and count, pressed when one's own, names on hover / focus. */
+function renderReactions(msg, ctx) {
+  const entries = Object.entries(msg.reactions ?? {}).filter(([, users]) => users?.length);
+  if (!entries.length || msg.recalled) return null;
+  return h('ul', { class: 'msg-reactions', 'aria-label': gettext('Reactions') },
+    entries.map(([emoji, users]) => {
+      const mine = users.some((id) => ctx.store.isMe(id));
+      const names = users.map((id) => ctx.store.userName(id)).join(', ');
+      return h('li', {}, h('button', {
+        type: 'button',
+        class: `reaction-chip${mine ? ' mine' : ''}`,
+        'aria-pressed': String(mine),
+        'aria-label': `${emoji} ${users.length}: ${names}`,
+        dataset: { emoji, names },
+        onclick: () => ctx.onReact?.(msg, emoji, !mine),
+      }, h('span', { class: 'reaction-emoji', text: emoji }), h('span', { class: 'reaction-count', text: String(users.length) })));
+    }));
 }
 
 /** A user's names as they may follow an `@` in a text. */
@@ -142,8 +188,13 @@ export function renderMessage(msg, ctx) {
   const bubble = h('div', { class: 'msg-bubble' },
     showSender ? h('p', { class: 'msg-sender', text: senderName }) : null,
     h('span', { class: 'visually-hidden', text: showSender ? '' : `${senderName}: ` }),
+    msg.forwarded ? h('p', { class: 'msg-forwarded', text: gettext('Forwarded') }) : null,
+    msg.reply_to ? renderQuote(msg.reply_to, ctx) : null,
     renderContent(msg, store),
     meta);
+  if (msg.edited_at && !msg.recalled) {
+    meta.prepend(h('span', { class: 'msg-edited', title: fullTime(msg.edited_at), text: gettext('edited') }));
+  }
 
   const actions = [];
   if (status === 'failed') {
@@ -153,12 +204,25 @@ export function renderMessage(msg, ctx) {
   }
 
   const tools = [];
+  if (!msg.recalled && msg.seq != null && ctx.onReact) {
+    const has = (emoji) => (msg.reactions?.[emoji] ?? []).some((id) => store.isMe(id));
+    tools.push(menuButton({
+      label: gettext('React'),
+      className: 'react-button',
+      iconName: 'smile',
+      menuClass: 'emoji-picker',
+      items: () => REACTION_EMOJI.map((emoji) => ({ label: emoji, onSelect: () => ctx.onReact(msg, emoji, !has(emoji)) })),
+    }));
+  }
   if (!msg.recalled && msg.seq != null) {
     tools.push(menuButton({
       label: gettext('Message options'),
       className: 'msg-menu',
       items: () => {
         const items = [];
+        if (ctx.onReply) items.push({ label: gettext('Reply'), onSelect: () => ctx.onReply(msg) });
+        if (ctx.onEdit && canEdit(msg, ctx)) items.push({ label: gettext('Edit'), onSelect: () => ctx.onEdit(msg) });
+        if (ctx.onForward) items.push({ label: gettext('Forward'), onSelect: () => ctx.onForward(msg) });
         if (canRecall(msg, ctx)) items.push({ label: gettext('Recall'), danger: true, onSelect: () => ctx.onRecall(msg) });
         if (msg.type === 'text' && navigator.clipboard) {
           items.push({ label: gettext('Copy text'), onSelect: () => navigator.clipboard.writeText(String(msg.content?.text ?? '')).catch(() => {}) });
@@ -185,6 +249,7 @@ export function renderMessage(msg, ctx) {
     face,
     h('div', { class: 'msg-main' },
       h('div', { class: 'msg-row' }, bubble, tools.length ? h('div', { class: 'msg-tools' }, ...tools) : null),
+      renderReactions(msg, ctx),
       actions.length ? h('div', { class: 'msg-actions' }, ...actions) : null));
 }
 

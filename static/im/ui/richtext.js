@@ -3,8 +3,9 @@
 // fetched for a link: no previews.
 import { h } from '../dom.js';
 
-// http(s):// or www. up to whitespace, quotes, angle brackets or CJK punctuation.
-const URL_RE = /\b(?:https?:\/\/|www\.)[^\s<>"'`，。、！？；：（）「」【】《》]+/giu;
+// http(s):// or www. up to whitespace, quotes, angle brackets or CJK text and punctuation (Chinese,
+// Japanese and Korean sentences put addresses right next to their words).
+const URL_RE = /\b(?:https?:\/\/|www\.)[^\s<>"'`，。、！？；：（）「」【】《》\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+/giu;
 const TRAILING = /[.,;:!?*_~]$/u;
 const PAIRS = { ')': '(', ']': '[', '}': '{' };
 
