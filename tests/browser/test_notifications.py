@@ -121,3 +121,16 @@ def test_enable_notifications_subscribes_and_the_worker_shows_pushes(open_page, 
     wait_for(lambda: not in_thread(lambda: PushSubscription.objects.filter(user=ann_user).exists()),
              what="the subscription to be deleted")
     assert ann.recorder.errors == []
+
+
+def test_the_optional_sound_is_off_until_turned_on_and_stays_as_chosen(open_page, people):  # noqa: F811
+    people("ann")
+    ann = open_page()
+    login(ann, "ann_f")
+    sound = ann.get_by_role("button", name="Sound for new messages")
+    expect(sound).to_have_attribute("aria-pressed", "false")
+    sound.click()
+    expect(sound).to_have_attribute("aria-pressed", "true")
+    ann.reload()
+    expect(ann.get_by_role("button", name="Sound for new messages")).to_have_attribute("aria-pressed", "true")
+    assert ann.recorder.errors == []
