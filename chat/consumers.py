@@ -250,14 +250,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_msg_ids(self, frame: dict) -> Frame:
         count = frame.get("count")
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
-            raise ImError("invalid_frame", "count must be an integer from 1 to 1000.")
+            raise ImError("invalid_frame", gettext("count must be an integer from 1 to 1000."))
         return {"type": "msg_ids", "ids": await db(messages.do_reserve_ids)(self.user_id, count)}
 
     def on_send(self, frame: dict) -> "asyncio.Future[list[Frame]]":
         # A forward names its source instead of a type and content.
         self._require(frame, "msg_id", "conversation_id", *(() if "forward" in frame else ("msg_type", "content")))
         if frame["msg_id"] is None:  # REST may leave the id to the server; a socket send may not
-            raise ImError("invalid_msg_id", "msg_id must be one reserved by you.")
+            raise ImError("invalid_msg_id", gettext("msg_id must be one reserved by you."))
         try:
             msg_id: int | None = parse_msg_id(frame["msg_id"])
         except ImError:
@@ -302,7 +302,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_react(self, frame: dict) -> None:
         self._require(frame, "conversation_id", "msg_id", "emoji", "on")
         if not isinstance(frame["on"], bool):
-            raise ImError("invalid_frame", "on must be true or false.")
+            raise ImError("invalid_frame", gettext("on must be true or false."))
         await db(reactions.check_react)(self.user_id, frame["conversation_id"], frame["msg_id"], frame["emoji"],
                                         frame["on"])
 

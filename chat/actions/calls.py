@@ -33,7 +33,7 @@ MEDIA = {"audio", "video"}
 
 
 def _parse_call_id(raw: Any) -> uuid.UUID:
-    error = ImError("invalid_frame", "call_id must be a UUID.")
+    error = ImError("invalid_frame", _("call_id must be a UUID."))
     if not isinstance(raw, str):
         raise error
     try:
@@ -56,7 +56,8 @@ def check_call_frame(user_id: int, frame: dict[str, Any], channel: str | None = 
     """Check one `call` frame from `user_id`'s device `channel`, update the call, relay it."""
     action = frame.get("action")
     if action not in ACTIONS:
-        raise ImError("invalid_frame", f"action must be one of {', '.join(sorted(ACTIONS))}.")
+        raise ImError("invalid_frame", _("action must be one of %(actions)s.") %
+            {"actions": ", ".join(sorted(ACTIONS))})
     call_id = _parse_call_id(frame.get("call_id"))
     membership = access_membership(user_id, frame.get("conversation_id"))
     conversation = membership.conversation
@@ -69,7 +70,7 @@ def check_call_frame(user_id: int, frame: dict[str, Any], channel: str | None = 
     relayed = _relay_frame(frame, call_id, conversation.id, user_id)
     if action == "invite":
         if frame.get("media") not in MEDIA:
-            raise ImError("invalid_frame", "media must be audio or video.")
+            raise ImError("invalid_frame", _("media must be audio or video."))
         try:
             with transaction.atomic():
                 Call.objects.create(call_id=call_id, conversation=conversation, inviter_id=user_id,

@@ -5,6 +5,8 @@ send (chat/actions/send.py); `after_compose` records what a stored batch implies
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext
+
 from chat.actions.content import check_content
 from chat.actions.push import schedule_push
 from chat.models import Attachment, Mention, Message
@@ -55,7 +57,7 @@ def check_mentions(membership: Membership, raw: Any) -> list[int]:
     if raw is None or membership.conversation.kind != Conversation.Kind.GROUP:
         return []
     if not isinstance(raw, list) or any(isinstance(x, bool) or not isinstance(x, int) for x in raw):
-        raise _bad("mentions must be a list of user ids.")
+        raise _bad(gettext("mentions must be a list of user ids."))
     wanted = list(dict.fromkeys(x for x in raw if 0 < x < 2**63))
     members = set(Membership.objects.filter(conversation_id=membership.conversation_id, active=True,
                                             user_id__in=wanted).values_list("user_id", flat=True))
@@ -64,20 +66,20 @@ def check_mentions(membership: Membership, raw: Any) -> list[int]:
 
 def _forwarded(user_id: int, forward: Any) -> tuple[str, dict[str, Any], str, Attachment | None]:
     if not isinstance(forward, dict):
-        raise _bad("forward must be an object with conversation_id and msg_id.")
+        raise _bad(gettext("forward must be an object with conversation_id and msg_id."))
     try:
         source_membership = access_membership(user_id, forward.get("conversation_id"))
     except ImError:
-        raise _bad("forward must name a message you can read.") from None
+        raise _bad(gettext("forward must name a message you can read.")) from None
     source = readable_message(source_membership, forward.get("msg_id"))
     if source is None or source.type == Message.Type.SYSTEM or source.recalled:
-        raise _bad("forward must name a message you can read that is not recalled or a system message.")
+        raise _bad(gettext("forward must name a message you can read that is not recalled or a system message."))
     content = {key: value for key, value in source.content.items() if key != "mentions"}  # the source's members
     attachment = None
     if "attachment_id" in content:
         attachment = Attachment.objects.filter(id=content["attachment_id"]).first()
         if attachment is None:
-            raise _bad("The forwarded attachment no longer exists.")
+            raise _bad(gettext("The forwarded attachment no longer exists."))
     return source.type, content, source.search_text, attachment
 
 
@@ -96,7 +98,7 @@ def check_compose(user_id: int, membership: Membership, msg_type: Any, content: 
         return Composed(msg_type, stored, search_text, attachment, forwarded=forward is not None)
     original = readable_message(membership, reply_to)
     if original is None:
-        raise _bad("reply_to must be a message of this conversation that you can read.")
+        raise _bad(gettext("reply_to must be a message of this conversation that you can read."))
     return Composed(msg_type, stored, search_text, attachment, original.msg_id, reply_summary(original),
                     forwarded=forward is not None)
 

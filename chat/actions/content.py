@@ -4,6 +4,8 @@ what receivers need, e.g. an attachment's url) and the text to index for search.
 import math
 from typing import Any
 
+from django.utils.translation import gettext
+
 from chat.models import Attachment
 from imsite.errors import ImError
 
@@ -17,9 +19,10 @@ def _bad(message: str) -> ImError:
 
 def _number(value: Any, name: str, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _bad(f"{name} must be a number.")
+        raise _bad(gettext("%(name)s must be a number.") % {"name": name})
     if not low <= value <= high:
-        raise _bad(f"{name} must be between {low:g} and {high:g}.")
+        raise _bad(gettext("%(name)s must be between %(low)s and %(high)s.") %
+            {"name": name, "low": f"{low:g}", "high": f"{high:g}"})
     return float(value)
 
 
@@ -28,33 +31,34 @@ def _optional_text(content: dict, key: str, limit: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > limit:
-        raise _bad(f"{key} must be a string of at most {limit} characters.")
+        raise _bad(gettext("%(name)s must be a string of at most %(count)d characters.") %
+            {"name": key, "count": limit})
     return value.strip()
 
 
 def _attachment(sender_id: int, content: dict, kind: str) -> Attachment:
     raw = content.get("attachment_id")
     if isinstance(raw, bool) or not isinstance(raw, int):
-        raise _bad("attachment_id must be an integer.")
+        raise _bad(gettext("attachment_id must be an integer."))
     attachment = Attachment.objects.filter(id=raw, uploader_id=sender_id, kind=kind, is_avatar=False).first()
     if attachment is None:
-        raise _bad(f"attachment_id must be a {kind} you uploaded.")
+        raise _bad(gettext("attachment_id must be a %(kind)s you uploaded.") % {"kind": kind})
     return attachment
 
 
 def check_content(sender_id: int, msg_type: Any, content: Any) -> tuple[dict[str, Any], str, Attachment | None]:
     """(stored content, search text, attachment used) or `invalid_content`."""
     if not isinstance(msg_type, str) or msg_type not in CLIENT_TYPES:
-        raise _bad("msg_type must be one of text, image, voice, file, location.")
+        raise _bad(gettext("msg_type must be one of text, image, voice, file, location."))
     if not isinstance(content, dict):
-        raise _bad("content must be an object.")
+        raise _bad(gettext("content must be an object."))
     if msg_type == "text":
         text = content.get("text")
         if not isinstance(text, str):
-            raise _bad("text must be a string.")
+            raise _bad(gettext("text must be a string."))
         text = text.strip()
         if not 1 <= len(text) <= TEXT_MAX:
-            raise _bad(f"text must be 1 to {TEXT_MAX} characters.")
+            raise _bad(gettext("text must be 1 to %(count)d characters.") % {"count": TEXT_MAX})
         return {"text": text}, text.lower(), None
     if msg_type == "location":
         stored: dict[str, Any] = {"lat": _number(content.get("lat"), "lat", -90, 90),
@@ -72,7 +76,7 @@ def check_content(sender_id: int, msg_type: Any, content: Any) -> tuple[dict[str
     if msg_type == "voice":
         duration = content.get("duration_ms")
         if isinstance(duration, bool) or not isinstance(duration, int) or not 1 <= duration <= 300000:
-            raise _bad("duration_ms must be an integer from 1 to 300000.")
+            raise _bad(gettext("duration_ms must be an integer from 1 to 300000."))
         return {"attachment_id": attachment.id, "duration_ms": duration, "url": url}, "", attachment
     return ({"attachment_id": attachment.id, "url": url, "name": attachment.name, "size": attachment.size},
             attachment.name.lower(), attachment)

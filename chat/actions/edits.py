@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from chat.actions.compose import check_mentions, mention_rows, readable_message
 from chat.actions.content import check_content
@@ -31,13 +32,13 @@ def check_edit(user_id: int, conversation_id: Any, raw_msg_id: Any, content: Any
     membership = access_membership(user_id, conversation_id)
     message = readable_message(membership, raw_msg_id)
     if message is None or message.recalled:
-        raise not_found("No such message.")
+        raise not_found(gettext("No such message."))
     if message.sender_id != user_id:
-        raise ImError("forbidden", "You can only edit your own messages.")
+        raise ImError("forbidden", gettext("You can only edit your own messages."))
     if message.type != Message.Type.TEXT:
-        raise ImError("invalid_content", "Only text messages can be edited.")
+        raise ImError("invalid_content", gettext("Only text messages can be edited."))
     if timezone.now() - message.created_at > timedelta(seconds=settings.IM_EDIT_WINDOW):
-        raise ImError("edit_expired", "The edit window has passed.")
+        raise ImError("edit_expired", gettext("The edit window has passed."))
     stored, search_text, _ = check_content(user_id, Message.Type.TEXT, content)
     mentions = check_mentions(membership, content.get("mentions"))
     if mentions:
@@ -53,7 +54,7 @@ def do_edit(conversation: Conversation, message: Message, content: dict[str, Any
     with transaction.atomic(using=alias):
         current = Message.objects.using(alias).select_for_update().filter(msg_id=message.msg_id, recalled=False).first()
         if current is None:  # recalled meanwhile
-            raise not_found("No such message.")
+            raise not_found(gettext("No such message."))
         MessageEdit.objects.using(alias).create(msg_id=current.msg_id, conversation_id=current.conversation_id,
                                                 content=current.content, replaced_at=now)
         current.content, current.search_text, current.edited_at = content, search_text, now

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils.translation import gettext
 from py_vapid import Vapid02
 
 from accounts.models import User
@@ -96,18 +97,19 @@ def check_endpoint(raw: Any) -> str:
     """An https URL (http too with IM_PUSH_ALLOW_HTTP) on a host of IM_PUSH_HOSTS: the server
     requests only push services the operator trusts, never a place a user chooses."""
     if not isinstance(raw, str) or not 0 < len(raw) <= 2000:
-        raise invalid({"endpoint": ["Must be a URL."]})
+        raise invalid({"endpoint": [gettext("Must be a URL.")]})
     parts = urlsplit(raw)
     schemes = {"https", "http"} if settings.IM_PUSH_ALLOW_HTTP else {"https"}
     host = (parts.hostname or "").lower()
     try:
         parts.port  # noqa: B018 (a malformed port raises)
     except ValueError:
-        raise invalid({"endpoint": ["Must be a URL."]}) from None
+        raise invalid({"endpoint": [gettext("Must be a URL.")]}) from None
     if parts.scheme not in schemes or not host or parts.username or parts.password:
-        raise invalid({"endpoint": [f"Must be an {' or '.join(sorted(schemes))} URL."]})
+        raise invalid({"endpoint": [gettext("Must be an %(schemes)s URL.") %
+            {"schemes": " or ".join(sorted(schemes))}]})
     if not any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in settings.IM_PUSH_HOSTS):
-        raise invalid({"endpoint": ["Not a push service this server sends to."]})
+        raise invalid({"endpoint": [gettext("Not a push service this server sends to.")]})
     return raw
 
 
@@ -118,7 +120,7 @@ def _key(keys: dict, name: str, length: int) -> str:
     except (ValueError, binascii.Error):
         decoded = b""
     if len(decoded) != length or (name == "p256dh" and decoded[0] != 4):
-        raise invalid({f"keys.{name}": [f"Must be base64url of {length} bytes."]})
+        raise invalid({f"keys.{name}": [gettext("Must be base64url of %(count)d bytes.") % {"count": length}]})
     return value
 
 
@@ -130,7 +132,7 @@ def check_subscribe(user: User, data: Any) -> tuple[PushSubscription, bool]:
     endpoint = check_endpoint(data.get("endpoint"))
     keys = data.get("keys")
     if not isinstance(keys, dict):
-        raise invalid({"keys": ["Must hold p256dh and auth."]})
+        raise invalid({"keys": [gettext("Must hold p256dh and auth.")]})
     p256dh, auth = _key(keys, "p256dh", 65), _key(keys, "auth", 16)
     with transaction.atomic():
         existing = PushSubscription.objects.select_for_update().filter(endpoint=endpoint).first()
@@ -149,7 +151,7 @@ def do_unsubscribe(user_id: int, raw_id: Any) -> None:
     text = str(raw_id)
     valid = text.isascii() and text.isdigit() and len(text) <= 18
     if not valid or not PushSubscription.objects.filter(id=int(text), user_id=user_id).delete()[0]:
-        raise not_found("No such subscription.")
+        raise not_found(gettext("No such subscription."))
 
 
 # --- scheduling ------------------------------------------------------------------------------------

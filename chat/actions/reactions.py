@@ -7,6 +7,7 @@ from typing import Any
 import regex
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from chat.actions.compose import readable_message
 from chat.models import Message, Reaction
@@ -25,7 +26,8 @@ _EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20E3]
 def check_emoji(raw: Any) -> str:
     if not (isinstance(raw, str) and 0 < len(raw.encode()) <= MAX_EMOJI_BYTES and _CLUSTER.fullmatch(raw)
             and _EMOJI.search(raw)):
-        raise ImError("invalid_content", f"emoji must be one emoji of at most {MAX_EMOJI_BYTES} bytes.")
+        raise ImError("invalid_content", gettext("emoji must be one emoji of at most %(count)d bytes.") %
+            {"count": MAX_EMOJI_BYTES})
     return raw
 
 
@@ -50,7 +52,7 @@ def check_react(user_id: int, conversation_id: Any, raw_msg_id: Any, raw_emoji: 
     membership = access_membership(user_id, conversation_id)
     message = readable_message(membership, raw_msg_id)
     if message is None or message.recalled:
-        raise not_found("No such message.")
+        raise not_found(gettext("No such message."))
     emoji = check_emoji(raw_emoji)
     alias = shard_alias(membership.conversation.shard)
     with transaction.atomic(using=alias):
@@ -58,14 +60,15 @@ def check_react(user_id: int, conversation_id: Any, raw_msg_id: Any, raw_emoji: 
         # orders them after a recall.
         locked = Message.objects.using(alias).select_for_update().filter(msg_id=message.msg_id, recalled=False)
         if not list(locked.values_list("msg_id", flat=True)):
-            raise not_found("No such message.")
+            raise not_found(gettext("No such message."))
         mine = Reaction.objects.using(alias).filter(msg_id=message.msg_id, emoji=emoji, user_id=user_id)
         if on:
             if mine.exists():
                 return message
             present = set(Reaction.objects.using(alias).filter(msg_id=message.msg_id).values_list("emoji", flat=True))
             if emoji not in present and len(present) >= MAX_EMOJI:
-                raise ImError("invalid_content", f"A message holds at most {MAX_EMOJI} different emoji.")
+                raise ImError("invalid_content", gettext("A message holds at most %(count)d different emoji.") %
+                    {"count": MAX_EMOJI})
             Reaction.objects.using(alias).create(msg_id=message.msg_id, conversation_id=message.conversation_id,
                                                  user_id=user_id, emoji=emoji, created_at=timezone.now())
         elif not mine.delete()[0]:

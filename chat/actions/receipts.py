@@ -28,12 +28,12 @@ EXTRA_LIMIT = 1000  # acknowledged seqs kept above the contiguous cursor; beyond
 
 def _parse_ids(raw: Any) -> list[int]:
     if not isinstance(raw, list) or not raw or len(raw) > 1000:
-        raise ImError("invalid_frame", "msg_ids must be a list of 1 to 1000 ids.")
+        raise ImError("invalid_frame", gettext("msg_ids must be a list of 1 to 1000 ids."))
     ids = []
     for item in raw:
         if isinstance(item, bool) or not isinstance(item, (str, int)) or not str(item).isdigit() \
                 or not 0 < int(item) < 2**63:  # a message id is a positive 64-bit integer
-            raise ImError("invalid_frame", "msg_ids must hold decimal strings.")
+            raise ImError("invalid_frame", gettext("msg_ids must hold decimal strings."))
         ids.append(int(item))
     return ids
 
@@ -59,7 +59,7 @@ def _advance(membership: Membership, acked: set[int]) -> tuple[int, list[int]]:
 
 def _parse_seq(raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
-        raise ImError("invalid_frame", "seq must be a non-negative integer.")
+        raise ImError("invalid_frame", gettext("seq must be a non-negative integer."))
     return raw
 
 
@@ -199,7 +199,7 @@ def do_device_acks(items: list[Pushed | Delivered]) -> list[list[str] | ImError 
 def do_mark_read(user_id: int, conversation_id: Any, seq: Any, channel: str | None = None) -> dict[str, Any]:
     """Everything up to `seq` is read (the cursor only moves forward). Returns the conversation."""
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
-        raise ImError("invalid_frame", "seq must be a non-negative integer.")
+        raise ImError("invalid_frame", gettext("seq must be a non-negative integer."))
     with transaction.atomic():
         membership = access_membership(user_id, conversation_id, lock=True)
         top = membership.conversation.last_seq

@@ -46,10 +46,10 @@ class SendResult:
 
 def parse_msg_id(raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, (str, int)):
-        raise ImError("invalid_msg_id", "msg_id must be a decimal string.")
+        raise ImError("invalid_msg_id", gettext("msg_id must be a decimal string."))
     text = str(raw).strip()
     if not text.isdigit() or len(text) > 19 or not 0 < int(text) < 2**63:
-        raise ImError("invalid_msg_id", "msg_id must be a decimal string.")
+        raise ImError("invalid_msg_id", gettext("msg_id must be a decimal string."))
     return int(text)
 
 
@@ -305,7 +305,7 @@ def check_send_messages(requests: list[SendRequest]) -> list[SendResult | ImErro
 def _resend(request: SendRequest, conversation: Conversation, msg_id: int) -> SendResult:
     existing = Message.objects.using(shard_alias(conversation.shard)).filter(msg_id=msg_id).first()
     if existing is None or existing.sender_id != request.user_id or existing.conversation_id != conversation.id:
-        raise ImError("invalid_msg_id", "msg_id must be one reserved by you in the last 24 hours.")
+        raise ImError("invalid_msg_id", gettext("msg_id must be one reserved by you in the last 24 hours."))
     after_store(conversation, existing, exclude_channel=request.exclude_channel)
     return SendResult(existing, created=False)
 
