@@ -14,8 +14,7 @@ urlpatterns = [
         subject_template_name="accounts/password_reset_subject.txt"), name="password_reset"),
     path("password-reset/sent", auth_views.PasswordResetDoneView.as_view(
         template_name="accounts/password_reset_done.html"), name="password_reset_done"),
-    path("password-reset/<uidb64>/<token>", auth_views.PasswordResetConfirmView.as_view(
-        template_name="accounts/password_reset_confirm.html"), name="password_reset_confirm"),
+    path("password-reset/<uidb64>/<token>", web.PasswordResetConfirmPage.as_view(), name="password_reset_confirm"),
     path("password-reset/done", auth_views.PasswordResetCompleteView.as_view(
         template_name="accounts/password_reset_complete.html"), name="password_reset_complete"),
 ]

@@ -136,6 +136,13 @@ def check_change_password(user: User, old_password: object, new_password: object
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
+        do_end_other_logins(user, keep_token_id)
+
+
+def do_end_other_logins(user: User, keep_token_id: int | None = None) -> None:
+    """After a new password (changed, or reset by email): every token but `keep_token_id` is
+    revoked and its sockets closed (4401) once the transaction commits."""
+    with transaction.atomic():
         others = AccessToken.objects.filter(user=user).exclude(id=keep_token_id)
         token_ids = list(others.values_list("id", flat=True))
         RefreshToken.objects.filter(user=user, revoked__isnull=True).exclude(

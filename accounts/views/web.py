@@ -5,8 +5,9 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.actions.limits import login_attempt, registration_slot
+from accounts.actions.tokens import do_end_other_logins
 from accounts.actions.users import check_register
 from imsite.errors import ImError
 
@@ -74,6 +76,18 @@ def register_page(request: HttpRequest) -> HttpResponse:
             return redirect("/")
     status = 429 if limited else 400 if form.errors else 200
     return render(request, "accounts/register.html", {"form": form}, status=status)
+
+
+class PasswordResetConfirmPage(auth_views.PasswordResetConfirmView):
+    """Django's reset view; a password set from the emailed link also ends the user's other
+    logins, as a password change does (docs/api.md section 11): tokens revoked, sockets closed."""
+
+    template_name = "accounts/password_reset_confirm.html"
+
+    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
+        response = super().form_valid(form)
+        do_end_other_logins(form.user)
+        return response
 
 
 @require_POST

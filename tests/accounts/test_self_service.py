@@ -67,10 +67,12 @@ def test_hidden_chats_are_listed_apart_and_come_back(make_user, make_friends, cl
     assert [c["id"] for c in client.get("/api/v1/conversations").json()["results"]] == [conv["id"]]
 
 
-def test_password_reset_by_email(make_user):
+def test_password_reset_by_email(make_user, client_for):
     alice = make_user("alice")
     alice.email = "alice@example.com"
     alice.save(update_fields=["email"])
+    phone = client_for(alice)  # a device signed in with the old password
+    assert phone.get("/api/v1/me").status_code == 200
     browser = Client()
     assert browser.post("/password-reset", {"email": "nobody@example.com"}).status_code == 302
     assert mail.outbox == []  # no account: no mail, and the page says the same
@@ -85,6 +87,7 @@ def test_password_reset_by_email(make_user):
     assert done.status_code == 302 and done["Location"] == "/password-reset/done"
     alice.refresh_from_db()
     assert alice.check_password("a fresh passphrase 42")
+    assert phone.get("/api/v1/me").status_code == 401  # its token was revoked with the old password
     assert "not valid" in Client().get(link, follow=True).text  # the link works once
 
 
