@@ -21,17 +21,18 @@ self.addEventListener('push', (event) => {
   }));
 });
 
+/** Shows a conversation: in an open chat page when there is one (focused), else in a new window. */
+async function openConversation(conversationId) {
+  const url = new URL(conversationId ? `/#/c/${encodeURIComponent(conversationId)}` : '/', self.location.origin).href;
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const page = windows.find((client) => new URL(client.url).pathname === '/');
+  if (!page) return self.clients.openWindow(url);
+  page.postMessage({ type: 'open-conversation', conversation_id: conversationId });
+  // Focusing needs the click's user activation; without it the page still switches.
+  return page.focus().catch(() => page);
+}
+
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  const conversationId = event.notification.data?.conversation_id;
-  const url = new URL(conversationId ? `/#/c/${encodeURIComponent(conversationId)}` : '/', self.location.origin).href;
-  event.waitUntil((async () => {
-    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
-    const page = windows.find((client) => new URL(client.url).pathname === '/');
-    if (page) {
-      page.postMessage({ type: 'open-conversation', conversation_id: conversationId });
-      return page.focus();
-    }
-    return self.clients.openWindow(url);
-  })());
+  event.waitUntil(openConversation(event.notification.data?.conversation_id));
 });

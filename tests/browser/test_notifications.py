@@ -1,8 +1,8 @@
 """The "Enable notifications" control and the service worker (docs/api.md section 10), in
 Chromium: the worker is served at /sw.js with a script type and scope over the whole app, the
 browser subscribes with the server's VAPID key and the server stores the subscription; a push
-delivered to the worker shows a notification naming the conversation; "Disable notifications"
-removes the subscription from the server.
+delivered to the worker shows a notification naming the conversation, and what a click on it
+does opens that conversation in the page; "Disable notifications" removes the subscription.
 
 Headless Chromium has no push service of its own (a real one needs the vendor's servers), so the
 page's PushManager hands out a subscription made here with a real P-256 key pair, pointing at a
@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.sync_api import expect
 
 from chat.models import PushSubscription
+from conversations.actions.direct import direct_id
 from tests.browser.test_features import people  # noqa: F401 (fixture)
 from tests.browser.ui import in_thread, login, wait_for
 from tests.conftest import ALL_DBS
@@ -103,7 +104,8 @@ def test_enable_notifications_subscribes_and_the_worker_shows_pushes(open_page, 
             break
         ann.wait_for_timeout(100)
     registration_id = next(r["registrationId"] for r in registrations if r["scopeURL"] == scope)
-    payload = {"type": "message", "conversation_id": "d_1_2", "msg_id": "5", "seq": 3,
+    conv = direct_id(ann_user.id, ben_user.id)
+    payload = {"type": "message", "conversation_id": conv, "msg_id": "5", "seq": 3,
                "sender": {"id": ben_user.id, "display_name": "Ben"}, "title": "Ben", "body": "are you there?"}
     origin = scope.rstrip("/")
     cdp.send("ServiceWorker.deliverPushMessage",
@@ -111,8 +113,14 @@ def test_enable_notifications_subscribes_and_the_worker_shows_pushes(open_page, 
     shown = "() => navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((list) =>" \
             " list.map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data })))"
     ann.wait_for_function(f"async () => (await ({shown})()).length === 1")
-    assert ann.evaluate(shown) == [{"title": "Ben", "body": "are you there?", "tag": "conversation-d_1_2",
-                                    "data": {"conversation_id": "d_1_2", "msg_id": "5"}}]
+    assert ann.evaluate(shown) == [{"title": "Ben", "body": "are you there?", "tag": f"conversation-{conv}",
+                                    "data": {"conversation_id": conv, "msg_id": "5"}}]
+    # What a click on it does (the worker's own code, run in the worker): the open page shows the
+    # conversation.
+    expect(ann.locator("#conversation-title")).to_be_hidden()
+    worker = next(w for w in ann.context.service_workers if w.url.endswith("/sw.js"))
+    worker.evaluate(f"openConversation({json.dumps(conv)})")
+    expect(ann.locator("#conversation-title")).to_have_text("Ben")
 
     # After a reload the control remembers; turning it off removes the subscription on the server.
     ann.reload()
