@@ -205,6 +205,7 @@ export class ContactsPanel {
       showError(api.errorText(err));
     }
     await this.refreshRequests();
+    this.searchUsers(); // found people show "Add friend" again
   }
 
   async answer(req, action) {
