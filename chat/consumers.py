@@ -19,6 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils.translation import gettext
 
+from accounts.socket_auth import SocketAuth
 from chat.actions import calls, delivery, edits, local_sweeper, messages, reactions, realtime, recall, receipts
 from chat.actions.connect import Connecting, Setup, do_connect_many
 from chat.actions.outbox import forget_frames
@@ -30,7 +31,6 @@ from imsite.errors import ImError
 from imsite.events import token_group, user_group
 from imsite.nul import contains_nul
 from imsite.realtime import heartbeats, node
-from imsite.realtime.auth import SocketAuth
 from imsite.realtime.pipeline import Frame, Pipeline
 from imsite.realtime.push_order import PushOrder
 

@@ -10,10 +10,10 @@ django_asgi = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up first)
 from django.urls import path  # noqa: E402
 
+from accounts.socket_auth import SocketAuthMiddleware  # noqa: E402
 from chat.consumers import ChatConsumer  # noqa: E402
 from imsite import events, gc_policy, stack_patches  # noqa: E402
 from imsite.realtime import node  # noqa: E402
-from imsite.realtime.auth import SocketAuthMiddleware  # noqa: E402
 from imsite.tracing import setup_tracing  # noqa: E402
 
 setup_tracing("im-daphne")

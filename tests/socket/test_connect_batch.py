@@ -1,5 +1,5 @@
 """Sockets connecting at the same moment are set up together (chat/actions/connect.py,
-imsite/realtime/auth.py): each gets its own user's answer, one presence per user coming online,
+accounts/socket_auth.py): each gets its own user's answer, one presence per user coming online,
 and the batch costs the same statements whatever its size."""
 
 import asyncio
@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
+from accounts.socket_auth import authenticate_tokens
 from chat.actions.connect import Connecting, do_connect_many
 from chat.actions.delivery import OFFLINE_PAGE
 from chat.actions.messages import do_reserve_ids
@@ -16,7 +17,6 @@ from chat.actions.outbox import do_notify
 from chat.actions.send import SendRequest, SendResult, check_send_message, check_send_messages
 from chat.models import Outbox
 from conversations.actions.direct import check_open_direct
-from imsite.realtime.auth import authenticate_tokens
 from imsite.realtime.state import get_state
 from tests.conftest import ALL_DBS
 from tests.socket.conftest import close_code
