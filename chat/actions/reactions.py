@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from chat.actions.compose import readable_message
+from chat.actions.outbox import do_notify
 from chat.models import Message, Reaction
 from conversations.actions.access import access_membership, member_ids
 from imsite.errors import ImError, not_found
-from imsite.events import send_event
 from imsite.shards import shard_alias
 
 MAX_EMOJI = 20
@@ -73,6 +73,8 @@ def check_react(user_id: int, conversation_id: Any, raw_msg_id: Any, raw_emoji: 
                                                  user_id=user_id, emoji=emoji, created_at=timezone.now())
         elif not mine.delete()[0]:
             return message
-        send_event({"type": "reaction", "conversation_id": message.conversation_id, "msg_id": str(message.msg_id),
-                    "user_id": user_id, "emoji": emoji, "on": on}, member_ids(message.conversation_id), using=alias)
+    # Queued for members with no connected device: the offline push carries the messages as stored
+    # (without reactions), and these frames bring them up to date right after it.
+    do_notify({"type": "reaction", "conversation_id": message.conversation_id, "msg_id": str(message.msg_id),
+               "user_id": user_id, "emoji": emoji, "on": on}, member_ids(message.conversation_id))
     return message
