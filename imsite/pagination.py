@@ -9,6 +9,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from imsite.errors import invalid
+from imsite.inputs import read_int
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -18,13 +19,7 @@ def page_limit(params: Any, default: int = DEFAULT_LIMIT) -> int:
     raw = params.get("limit")
     if raw in (None, ""):
         return default
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise invalid({"limit": [_("Must be an integer.")]}) from None
-    if value < 1:
-        raise invalid({"limit": [_("Must be at least 1.")]})
-    return min(value, MAX_LIMIT)
+    return min(read_int(raw, "limit", 1, strings=True), MAX_LIMIT)
 
 
 def encode_cursor(position: Any) -> str:

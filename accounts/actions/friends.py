@@ -14,6 +14,7 @@ from accounts.actions.users import access_user
 from accounts.models import Block, FriendRequest, Friendship, User
 from accounts.representations import friend_request_dict
 from imsite.errors import ImError, invalid, not_found
+from imsite.inputs import as_id, read_id
 
 
 def answered_message(request: FriendRequest) -> str:
@@ -67,9 +68,7 @@ def check_send_request(sender: User, to_user_id: object, message: object = "") -
         message = ""
     if not isinstance(message, str) or len(message) > 500:
         raise invalid({"message": [gettext("A string of at most 500 characters.")]})
-    if isinstance(to_user_id, bool) or not isinstance(to_user_id, (int, str)):
-        raise invalid({"to_user_id": [gettext("Must be a user id.")]})
-    target = access_user(to_user_id)
+    target = access_user(read_id(to_user_id, "to_user_id", message=gettext("Must be a user id.")))
     if target.id == sender.id:
         raise invalid({"to_user_id": [gettext("You cannot befriend yourself.")]})
     with transaction.atomic():
@@ -90,8 +89,9 @@ def check_send_request(sender: User, to_user_id: object, message: object = "") -
 
 def access_incoming_request(user: User, request_id: object) -> FriendRequest:
     try:
-        return FriendRequest.objects.select_related("from_user", "to_user").get(id=int(request_id), to_user=user)  # type: ignore[arg-type]
-    except (TypeError, ValueError, FriendRequest.DoesNotExist):
+        return FriendRequest.objects.select_related("from_user", "to_user").get(
+            id=as_id(request_id, strings=True), to_user=user)
+    except FriendRequest.DoesNotExist:
         raise not_found(gettext("No such friend request.")) from None
 
 
@@ -166,7 +166,7 @@ def friends_of(user: User) -> QuerySet[Friendship]:
 
 
 def do_unfriend(user: User, other_id: object) -> None:
-    other = access_user(other_id)
+    other = access_user(as_id(other_id, strings=True))
     with transaction.atomic():
         lock_pair(user.id, other.id)
         deleted, _ = Friendship.objects.filter(Q(user=user, friend=other) | Q(user=other, friend=user)).delete()
@@ -177,7 +177,7 @@ def do_unfriend(user: User, other_id: object) -> None:
 def check_block(user: User, other_id: object) -> User:
     if other_id is None:
         raise invalid({"user_id": [gettext("This field is required.")]})
-    other = access_user(other_id)
+    other = access_user(read_id(other_id, "user_id", message=gettext("Must be a user id.")))
     if other.id == user.id:
         raise invalid({"user_id": [gettext("You cannot block yourself.")]})
     with transaction.atomic():
@@ -191,10 +191,9 @@ def check_block(user: User, other_id: object) -> User:
 
 
 def do_unblock(user: User, other_id: object) -> None:
-    try:
-        other = int(other_id)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise not_found(gettext("No such block.")) from None
+    other = as_id(other_id, strings=True)
+    if other is None:
+        raise not_found(gettext("No such block."))
     deleted, _ = Block.objects.filter(blocker=user, blocked_id=other).delete()
     if not deleted:
         raise not_found(gettext("No such block."))

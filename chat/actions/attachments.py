@@ -20,17 +20,10 @@ from chat.actions import media
 from chat.models import Attachment, AttachmentUse
 from conversations.models import Membership
 from imsite.errors import ImError, invalid, not_found
+from imsite.inputs import as_id
 
 NAME_MAX = 255
 THUMBNAIL_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
-
-
-def parse_id(raw: Any) -> int | None:
-    """An attachment id from a path or a body (integer or decimal string), None if not one."""
-    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).isascii() or not str(raw).isdigit():
-        return None
-    value = int(raw)
-    return value if 0 < value < 2**63 else None
 
 
 def clean_name(raw: object, fallback: str) -> str:
@@ -107,7 +100,7 @@ def check_upload(user: User, kind: Any, upload: Any) -> Attachment:
 def access_attachment(user_id: int, raw_id: Any) -> Attachment:
     """An attachment the user may fetch: their own upload, one sent in a conversation they are an
     active member of, or an avatar. Anyone else gets `not_found` (existence is not revealed)."""
-    attachment_id = parse_id(raw_id)
+    attachment_id = as_id(raw_id, strings=True)  # from the path
     if attachment_id is None:
         raise not_found(_("No such attachment."))
     shared = AttachmentUse.objects.filter(attachment_id=OuterRef("id")).filter(
@@ -130,7 +123,7 @@ def check_avatar_image(user_id: int, raw_id: Any, *, field: str) -> Attachment |
     clear the avatar; `invalid` on `field` otherwise. Users and groups share this rule."""
     if raw_id is None:
         return None
-    attachment_id = parse_id(raw_id)
+    attachment_id = as_id(raw_id)
     attachment = attachment_id and Attachment.objects.filter(id=attachment_id, uploader_id=user_id,
                                                              kind=Attachment.Kind.IMAGE).first()
     if attachment is None:

@@ -14,6 +14,7 @@ from chat.representations import reply_summary
 from conversations.actions.access import access_membership
 from conversations.models import Conversation, Membership
 from imsite.errors import ImError
+from imsite.inputs import as_id
 from imsite.shards import shard_alias
 
 MAX_MENTIONS = 50
@@ -37,11 +38,8 @@ def _bad(message: str) -> ImError:
 def readable_message(membership: Membership, raw_msg_id: Any) -> Message | None:
     """A message of the membership's conversation that its user can read (after their join or
     clear point, before they left), or None."""
-    text = str(raw_msg_id) if isinstance(raw_msg_id, (str, int)) and not isinstance(raw_msg_id, bool) else ""
-    if not (text.isascii() and text.isdigit() and len(text) <= 19):
-        return None
-    msg_id = int(text)
-    if not 0 < msg_id < 2**63:
+    msg_id = as_id(raw_msg_id, strings=True)
+    if msg_id is None:
         return None
     message = (Message.objects.using(shard_alias(membership.conversation.shard))
                .filter(conversation_id=membership.conversation_id, msg_id=msg_id).first())
@@ -58,7 +56,7 @@ def check_mentions(membership: Membership, raw: Any) -> list[int]:
         return []
     if not isinstance(raw, list) or any(isinstance(x, bool) or not isinstance(x, int) for x in raw):
         raise _bad(gettext("mentions must be a list of user ids."))
-    wanted = list(dict.fromkeys(x for x in raw if 0 < x < 2**63))
+    wanted = list(dict.fromkeys(x for x in raw if as_id(x) is not None))  # a mention of no one is dropped
     members = set(Membership.objects.filter(conversation_id=membership.conversation_id, active=True,
                                             user_id__in=wanted).values_list("user_id", flat=True))
     return [uid for uid in wanted if uid in members][:MAX_MENTIONS]

@@ -8,6 +8,7 @@ from django.utils.translation import gettext
 
 from chat.models import Attachment
 from imsite.errors import ImError
+from imsite.inputs import as_id, as_int, as_number
 
 TEXT_MAX = 5000
 CLIENT_TYPES = {"text", "image", "voice", "file", "location"}
@@ -18,12 +19,13 @@ def _bad(message: str) -> ImError:
 
 
 def _number(value: Any, name: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    number = as_number(value, -math.inf, math.inf)
+    if number is None:
         raise _bad(gettext("%(name)s must be a number.") % {"name": name})
-    if not low <= value <= high:
+    if not low <= number <= high:
         raise _bad(gettext("%(name)s must be between %(low)s and %(high)s.") %
             {"name": name, "low": f"{low:g}", "high": f"{high:g}"})
-    return float(value)
+    return number
 
 
 def _optional_text(content: dict, key: str, limit: int) -> str | None:
@@ -37,10 +39,10 @@ def _optional_text(content: dict, key: str, limit: int) -> str | None:
 
 
 def _attachment(sender_id: int, content: dict, kind: str) -> Attachment:
-    raw = content.get("attachment_id")
-    if isinstance(raw, bool) or not isinstance(raw, int):
+    attachment_id = as_id(content.get("attachment_id"))
+    if attachment_id is None:
         raise _bad(gettext("attachment_id must be an integer."))
-    attachment = Attachment.objects.filter(id=raw, uploader_id=sender_id, kind=kind, is_avatar=False).first()
+    attachment = Attachment.objects.filter(id=attachment_id, uploader_id=sender_id, kind=kind, is_avatar=False).first()
     if attachment is None:
         raise _bad(gettext("attachment_id must be a %(kind)s you uploaded.") % {"kind": kind})
     return attachment
@@ -74,8 +76,8 @@ def check_content(sender_id: int, msg_type: Any, content: Any) -> tuple[dict[str
         return {"attachment_id": attachment.id, "url": url, "width": attachment.width, "height": attachment.height,
                 "thumbnail_url": f"/api/v1/attachments/{attachment.id}/thumbnail"}, "", attachment
     if msg_type == "voice":
-        duration = content.get("duration_ms")
-        if isinstance(duration, bool) or not isinstance(duration, int) or not 1 <= duration <= 300000:
+        duration = as_int(content.get("duration_ms"), 1, 300000)
+        if duration is None:
             raise _bad(gettext("duration_ms must be an integer from 1 to 300000."))
         return {"attachment_id": attachment.id, "duration_ms": duration, "url": url}, "", attachment
     return ({"attachment_id": attachment.id, "url": url, "name": attachment.name, "size": attachment.size},

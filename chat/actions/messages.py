@@ -11,6 +11,7 @@ from conversations.actions.access import access_membership
 from conversations.models import Membership
 from imsite import snowflake
 from imsite.errors import invalid
+from imsite.inputs import read_int
 from imsite.pagination import page_limit
 from imsite.realtime.state import get_state
 from imsite.shards import shard_alias
@@ -66,13 +67,7 @@ def _seq_param(params: Any, name: str) -> int | None:
     raw = params.get(name)
     if raw in (None, ""):
         return None
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise invalid({name: [_("Must be an integer.")]}) from None
-    if value < 0:
-        raise invalid({name: [_("Must not be negative.")]})
-    return value
+    return read_int(raw, name, 0, strings=True)
 
 
 def history_page(user_id: int, conversation_id: Any, params: Any) -> dict[str, Any]:

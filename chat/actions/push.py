@@ -37,6 +37,7 @@ from accounts.representations import user_dict
 from chat.models import Message, PushDelivery, PushSubscription
 from conversations.models import Conversation, Membership
 from imsite.errors import ImError, invalid, not_found
+from imsite.inputs import as_id
 from imsite.pagination import page_by_id
 from imsite.realtime.state import get_state
 from imsite.shards import shard_alias
@@ -148,9 +149,8 @@ def subscription_page(user_id: int, params: Any) -> dict[str, Any]:
 
 
 def do_unsubscribe(user_id: int, raw_id: Any) -> None:
-    text = str(raw_id)
-    valid = text.isascii() and text.isdigit() and len(text) <= 18
-    if not valid or not PushSubscription.objects.filter(id=int(text), user_id=user_id).delete()[0]:
+    subscription_id = as_id(raw_id, strings=True)
+    if subscription_id is None or not PushSubscription.objects.filter(id=subscription_id, user_id=user_id).delete()[0]:
         raise not_found(gettext("No such subscription."))
 
 
@@ -223,7 +223,8 @@ def do_push_message(conversation_id: str, raw_msg_id: str) -> int:
     conversation = Conversation.objects.select_related("group").filter(id=conversation_id).first()
     if conversation is None:
         return 0
-    message = Message.objects.using(shard_alias(conversation.shard)).filter(msg_id=int(raw_msg_id)).first()
+    msg_id = as_id(raw_msg_id, strings=True)  # a task argument: the decimal string of the msg_id
+    message = msg_id and Message.objects.using(shard_alias(conversation.shard)).filter(msg_id=msg_id).first()
     if message is None or message.recalled or message.type == Message.Type.SYSTEM:
         return 0
     users = _recipients(conversation, message)

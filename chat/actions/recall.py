@@ -16,16 +16,16 @@ from chat.representations import message_dict
 from conversations.actions.access import access_membership, member_ids
 from conversations.models import Conversation, Membership
 from imsite.errors import ImError, not_found
+from imsite.inputs import as_id
 from imsite.shards import shard_alias
 
 ROLE_RANK = {"owner": 3, "admin": 2, "member": 1, "": 0}
 
 
 def access_message(membership: Membership, raw_msg_id: Any) -> Message:
-    try:
-        msg_id = int(str(raw_msg_id))
-    except (TypeError, ValueError):
-        raise not_found(_("No such message.")) from None
+    msg_id = as_id(raw_msg_id, strings=True)  # a decimal string, or the integer of an old client
+    if msg_id is None:
+        raise not_found(_("No such message."))
     message = (Message.objects.using(shard_alias(membership.conversation.shard))
                .filter(conversation_id=membership.conversation_id, msg_id=msg_id).first())
     if message is None or message.seq <= membership.visible_floor():

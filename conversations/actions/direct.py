@@ -10,6 +10,7 @@ from accounts.actions.users import access_user
 from accounts.models import Block, Friendship, User
 from conversations.models import Conversation, Membership
 from imsite.errors import ImError, invalid
+from imsite.inputs import read_id
 from imsite.shards import pick_shard
 
 
@@ -55,7 +56,7 @@ def check_open_direct(user: User, other_id: object) -> tuple[Membership, bool]:
     """The caller's membership in the direct conversation with `other_id`, created if needed."""
     if other_id is None:
         raise invalid({"user_id": [gettext("This field is required.")]})
-    other = access_user(other_id)
+    other = access_user(read_id(other_id, "user_id", message=gettext("Must be a user id.")))
     if other.id == user.id:
         raise invalid({"user_id": [gettext("You cannot open a conversation with yourself.")]})
     check_direct_allowed(user.id, other.id)

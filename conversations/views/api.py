@@ -21,7 +21,7 @@ from conversations.representations import (
     with_list_data,
 )
 from imsite import openapi
-from imsite.errors import invalid
+from imsite.inputs import read_int
 from imsite.openapi import PAGING, errors
 
 SEND_REFUSALS = errors(
@@ -97,9 +97,7 @@ class ReadView(APIView):
     @extend_schema(request=inline_serializer("ReadCursor", {"seq": serializers.IntegerField(min_value=0)}),
                    responses={200: openapi.Conversation})
     def post(self, request: Request, conversation_id: str) -> Response:
-        seq = request.data.get("seq")
-        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
-            raise invalid({"seq": [_("Must be a non-negative integer.")]})
+        seq = read_int(request.data.get("seq"), "seq", 0, message=_("Must be a non-negative integer."))
         return Response(do_mark_read(request.user.id, conversation_id, seq))
 
 

@@ -12,21 +12,20 @@ from django.utils.translation import gettext as _
 from conversations.models import Membership
 from groups.models import Group
 from imsite.errors import ImError, invalid, not_found
+from imsite.inputs import as_id, read_id
 
 
 def parse_path_id(raw: Any, what: str) -> int:
     """An id from the URL: anything that is not a positive integer names nothing."""
-    text = str(raw)
-    if not text.isdigit() or len(text) > 18 or int(text) == 0:
+    value = as_id(raw, strings=True)
+    if value is None:
         raise not_found(_("No such group.") if what == "group" else _("No such member."))
-    return int(text)
+    return value
 
 
 def parse_user_id(raw: Any, field: str) -> int:
     """A user id in a body: an integer (JSON number); anything else is a validation error."""
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 2**63:
-        raise invalid({field: [_("Must be a user id (an integer).")]})
-    return raw
+    return read_id(raw, field, message=_("Must be a user id (an integer)."))
 
 
 def parse_user_ids(raw: Any, field: str, *, allow_empty: bool) -> list[int]:
@@ -36,7 +35,7 @@ def parse_user_ids(raw: Any, field: str, *, allow_empty: bool) -> list[int]:
     if not isinstance(raw, list) or (not raw and not allow_empty):
         raise invalid({field: [_("Must be a non-empty list of user ids.") if not allow_empty
                                else _("Must be a list of user ids.")]})
-    if any(isinstance(item, bool) or not isinstance(item, int) or not 0 < item < 2**63 for item in raw):
+    if any(as_id(item) is None for item in raw):
         raise invalid({field: [_("Must hold user ids (integers).")]})
     return list(dict.fromkeys(raw))
 

@@ -9,15 +9,13 @@ from django.utils.translation import gettext as _
 from chat.models import Message
 from conversations.models import Membership
 from groups.actions.access import access_group
-from imsite.errors import invalid, not_found
+from imsite.errors import not_found
+from imsite.inputs import read_int
 from imsite.shards import shard_alias
 
 
 def parse_seq(raw: Any) -> int:
-    text = "" if raw is None else str(raw)
-    if not text.isdigit() or len(text) > 18 or int(text) == 0:
-        raise invalid({"seq": [_("Must be a positive integer.")]})
-    return int(text)
+    return read_int(raw, "seq", 1, strings=True, message=_("Must be a positive integer."))
 
 
 def read_receipts(user_id: int, raw_group_id: Any, raw_seq: Any) -> dict[str, Any]:

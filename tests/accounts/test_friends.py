@@ -68,7 +68,7 @@ def test_blocked_either_way_is_403(pair, make_user, client_for):
 
 
 @pytest.mark.parametrize("to_user_id, status", [(None, 400), ([1], 400), (1.5, 400), (True, 400), ({}, 400),
-                                                ("abc", 404), (999999, 404), ("999999", 404)])
+                                                ("abc", 400), (999999, 404), ("999999", 400), (2**70, 400)])
 def test_bad_addressees(pair, to_user_id, status):
     _, _, a, _ = pair
     response = a.post("/api/v1/friends/requests", {"to_user_id": to_user_id}, format="json")
@@ -202,8 +202,8 @@ def test_unblock(pair):
     assert Block.objects.filter(blocker=alice, blocked=bob).exists()
 
 
-@pytest.mark.parametrize("body, status", [({}, 400), ({"user_id": "abc"}, 404), ({"user_id": 999999}, 404),
-                                          ({"user_id": [1]}, 404)])
+@pytest.mark.parametrize("body, status", [({}, 400), ({"user_id": "abc"}, 400), ({"user_id": 999999}, 404),
+                                          ({"user_id": [1]}, 400), ({"user_id": True}, 400)])
 def test_bad_blocks(pair, body, status):
     _, _, a, _ = pair
     response = a.post("/api/v1/blocks", body, format="json")
