@@ -1,6 +1,7 @@
 """The Django admin for operators: users, friendships, friend requests, blocks, OAuth apps."""
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.test import Client
 
 from accounts.actions import friends
@@ -50,3 +51,6 @@ def test_an_operator_disables_an_account(admin_client_for_staff, make_user, clie
     alice.refresh_from_db()
     assert not alice.is_active and alice.display_name == "Alice"
     assert api.get("/api/v1/me").status_code == 401  # a disabled account's token stops working
+    # the admin log says who disabled whom, and when
+    entry = LogEntry.objects.filter(object_id=str(alice.id), content_type__model="user").latest("action_time")
+    assert entry.user.username == response.wsgi_request.user.username and "Active" in entry.get_change_message()
