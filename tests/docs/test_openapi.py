@@ -3,6 +3,7 @@
 
 import json
 import re
+from pathlib import Path
 
 from django.test import Client
 
@@ -88,3 +89,17 @@ def test_api_docs_loads_nothing_from_other_hosts():
     assert script.status_code == 200 and b"/api/schema" in script.content
     # Swagger UI would otherwise send the schema to its public validator for a badge.
     assert b'"validatorUrl": null' in script.content
+
+
+def test_docs_api_md_names_every_operation_of_the_schema():
+    """docs/api.md is the reference: each REST operation of /api/schema has its `METHOD /path`
+    there (path parameters compared by position, not name)."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+
+    def norm(method: str, path: str) -> str:
+        return f"{method.upper()} {re.sub(r'{[^}]+}', '{}', path)}"
+
+    documented = {norm(m[0], m[1]) for m in re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/api/v1/[^`?\s]+)", text)}
+    missing = sorted(norm(method, path) for path, method, _ in _operations()
+                     if norm(method, path) not in documented)
+    assert not missing, f"not in docs/api.md: {missing}"
