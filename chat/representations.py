@@ -37,12 +37,3 @@ def reply_summary(original: Message) -> dict[str, Any]:
     text = original.content.get("text", "") if original.type == Message.Type.TEXT and not original.recalled else ""
     return {"msg_id": str(original.msg_id), "seq": original.seq, "sender_id": original.sender_id,
             "type": original.type, "preview": text[:PREVIEW_CHARS], "recalled": original.recalled}
-
-
-def direct_status(seq: int, peer_read_seq: int, peer_delivered_seq: int, peer_delivered_extra: list[int]) -> str:
-    """The sender's view of one direct message, from the peer's cursors (never goes back)."""
-    if seq <= peer_read_seq:
-        return "read"
-    if seq <= peer_delivered_seq or seq in peer_delivered_extra:
-        return "delivered"
-    return "sent"

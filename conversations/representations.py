@@ -7,9 +7,17 @@ from django.db.models.functions import Coalesce, Greatest
 
 from accounts.representations import avatar_url, user_dict
 from chat.models import Mention
-from chat.representations import direct_status
 from conversations.models import Membership
 from imsite.timefmt import iso
+
+
+def direct_status(seq: int, peer_read_seq: int, peer_delivered_seq: int, peer_delivered_extra: list[int]) -> str:
+    """The sender's view of one direct message, from the peer's cursors (never goes back)."""
+    if seq <= peer_read_seq:
+        return "read"
+    if seq <= peer_delivered_seq or seq in peer_delivered_extra:
+        return "delivered"
+    return "sent"
 
 
 def with_list_data(queryset: QuerySet[Membership]) -> QuerySet[Membership]:

@@ -6,9 +6,10 @@ from django.utils.translation import gettext as _
 
 from chat.actions.reactions import reactions_of
 from chat.models import Message
-from chat.representations import direct_status, message_dict
+from chat.representations import message_dict
 from conversations.actions.access import access_membership
 from conversations.models import Membership
+from conversations.representations import direct_status
 from imsite import snowflake
 from imsite.errors import invalid
 from imsite.inputs import read_int

@@ -19,9 +19,10 @@ from django.utils.translation import gettext as _
 from chat.actions.content import TEXT_MAX
 from chat.actions.reactions import reactions_of
 from chat.models import Message
-from chat.representations import direct_status, message_dict
+from chat.representations import message_dict
 from conversations.actions.access import access_membership
 from conversations.models import Membership
+from conversations.representations import direct_status
 from imsite.errors import invalid
 from imsite.pagination import decode_cursor, encode_cursor, page_limit
 from imsite.shards import shard_alias

@@ -1,5 +1,5 @@
-"""REST endpoints of docs/api.md section 3: the conversation list, per-user state, history, send,
-read, sync. Thin: actions do the work."""
+"""REST endpoints of docs/api.md section 3: the conversation list, per-user state, read, sync (a
+conversation's messages: chat/views/messages.py). Thin: actions do the work."""
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
@@ -8,9 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chat.actions.messages import history_page, message_for
 from chat.actions.receipts import do_mark_read
-from chat.actions.send import check_send_message
 from conversations.actions import state, sync
 from conversations.actions.access import access_membership
 from conversations.actions.direct import check_open_direct
@@ -23,10 +21,6 @@ from conversations.representations import (
 from imsite import openapi
 from imsite.inputs import read_int
 from imsite.openapi import PAGING, errors
-
-SEND_REFUSALS = errors(
-    e400="`invalid_content` or `invalid_msg_id` (or `invalid`)", e403="`not_friends`, `blocked` or `forbidden`",
-    e409="`group_dissolved`", e429="`rate_limited`: nothing stored; send the same `msg_id` again later")
 
 
 class ConversationListView(APIView):
@@ -64,33 +58,6 @@ class ConversationDetailView(APIView):
     def delete(self, request: Request, conversation_id: str) -> Response:
         state.do_delete(request.user.id, conversation_id)
         return Response(status=204)
-
-
-class MessagesView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("after_seq", int, description="Page forward from this seq."),
-                               OpenApiParameter("before_seq", int, description="Page backward from this seq."),
-                               *PAGING], responses={200: openapi.page_of("MessagePage", openapi.Message)})
-    def get(self, request: Request, conversation_id: str) -> Response:
-        return Response(history_page(request.user.id, conversation_id, request.query_params))
-
-    @extend_schema(request=inline_serializer("MessageSend", {
-        "msg_type": serializers.ChoiceField(["text", "image", "voice", "file", "location"], required=False),
-        "content": serializers.DictField(required=False, help_text="By `msg_type` (docs/api.md section 3)."),
-        "msg_id": serializers.CharField(required=False, help_text="One the caller reserved; the server makes one "
-                                                                  "when absent."),
-        "reply_to": serializers.CharField(required=False, help_text="msg_id of a message of this conversation"),
-        "forward": inline_serializer("ForwardSource", {
-            "conversation_id": serializers.CharField(), "msg_id": serializers.CharField()}, required=False,
-            help_text="instead of msg_type and content: copy this message")}),
-        responses={200: openapi.Message, 201: openapi.Message, **SEND_REFUSALS}, examples=[
-            OpenApiExample("text", {"msg_type": "text", "content": {"text": "Hello"}}, request_only=True),
-            OpenApiExample("location", {"msg_type": "location", "content": {
-                "lat": 31.23, "lng": 121.47, "name": "People's Square"}}, request_only=True)])
-    def post(self, request: Request, conversation_id: str) -> Response:
-        data = request.data
-        result = check_send_message(request.user.id, conversation_id, data.get("msg_type"), data.get("content"),
-                                    data.get("msg_id"), reply_to=data.get("reply_to"), forward=data.get("forward"))
-        return Response(message_for(request.user.id, result.message), status=201 if result.created else 200)
 
 
 class ReadView(APIView):
