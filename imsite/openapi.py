@@ -239,3 +239,29 @@ class ImAutoSchema(AutoSchema):
         operation["responses"] = dict(sorted(responses.items()))
         return operation
 
+
+def _plain_get(summary: str, responses: dict[str, Any]) -> dict[str, Any]:
+    return {"get": {"operationId": summary.split()[0].lower().strip("/"), "summary": summary,
+                    "tags": ["operations"], "security": [], "responses": responses}}
+
+
+def add_operator_endpoints(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: /healthz, /readyz and /metrics are plain Django views
+    (no DRF), described here so that the schema holds every endpoint of docs/api.md section 7."""
+    health = {"type": "object", "required": ["status", "checks"], "properties": {
+        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+        "checks": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "Each database alias and `redis`: `ok` or `error: <kind>`."}}}
+    result["paths"].update({
+        "/healthz": _plain_get("/healthz: the process is alive", {"200": {
+            "description": "Alive.", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["status", "node"], "properties": {
+                    "status": {"type": "string", "enum": ["ok"]}, "node": {"type": "string"}}}}}}}),
+        "/readyz": _plain_get("/readyz: every database and Redis reachable", {
+            "200": {"description": "Ready.", "content": {"application/json": {"schema": health}}},
+            "503": {"description": "Not ready.", "content": {"application/json": {"schema": health}}}}),
+        "/metrics": _plain_get("/metrics: Prometheus text format", {"200": {
+            "description": "django-prometheus and the `im_` series.",
+            "content": {"text/plain": {"schema": {"type": "string"}}}}}),
+    })
+    return result

@@ -262,6 +262,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No badge from Swagger's public validator (it would send the schema off the machine).
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "imsite.openapi.add_operator_endpoints"],
     # Two choice sets share the field name `type`: name each after its object.
     "ENUM_NAME_OVERRIDES": {
         "MessageTypeEnum": ["text", "image", "voice", "file", "location", "system"],
