@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from PIL import Image
 from schemathesis.checks import not_a_server_error
@@ -44,6 +46,18 @@ class Upload(io.BytesIO):
     def __init__(self, data: bytes, name: str):
         super().__init__(data)
         self.name, self.size = name, len(data)
+
+
+@pytest.fixture
+def kept_connections():
+    """One database connection per alias for the whole run, as Django's test client keeps it: the
+    WSGI handler would otherwise close and reopen them around each of the ~400 requests (churn
+    that, on a PostgreSQL shared by busy test runs, can meet `too many clients`)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
@@ -110,7 +124,7 @@ def _run(operation: Any, world: dict[str, Any]) -> set[int]:
 
 @ALL_DBS
 @pytest.mark.timeout(600)
-def test_answers_match_the_schema(world):
+def test_answers_match_the_schema(world, kept_connections):
     # Read here, not at collection: the WSGI application is built once Django is configured.
     schema = schemathesis.openapi.from_wsgi("/api/schema?format=json", get_wsgi_application())
     # Deletions last, so that the others meet the group, the friendship and the block alive.
