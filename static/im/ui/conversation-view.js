@@ -93,7 +93,12 @@ export class ConversationView {
     this.store.on('conversations', () => this.renderHeader());
     chat.on('typing', (f) => this.onTyping(f));
     chat.on('presence', () => this.renderHeader());
-    chat.on('group-loaded', () => { this.renderHeader(); if (this.convId) this.renderMessages(); });
+    chat.on('group-loaded', () => {
+      this.renderHeader();
+      if (this.convId) this.renderMessages();
+      // An `@` typed before the members were known gets its suggestions now.
+      if (document.activeElement === this.composer.textarea) this.composer.mentions.update();
+    });
     chat.on('receipt', (f) => { if (f.conversation_id === this.convId) this.scheduleGroupReads(); });
     chat.on('activity', ({ convId }) => {
       if (convId !== this.convId) return;
