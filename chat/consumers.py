@@ -29,6 +29,7 @@ from imsite.batching import Batcher, batcher
 from imsite.db_threads import db
 from imsite.errors import ImError
 from imsite.events import token_group, user_group
+from imsite.inputs import read_int
 from imsite.nul import contains_nul
 from imsite.realtime import heartbeats, node
 from imsite.realtime.pipeline import Frame, Pipeline
@@ -249,8 +250,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_msg_ids(self, frame: dict) -> Frame:
         count = frame.get("count")
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
-            raise ImError("invalid_frame", gettext("count must be an integer from 1 to 1000."))
+        count = read_int(count, "count", 1, 1000, code="invalid_frame",
+                         message=gettext("count must be an integer from 1 to 1000."))
         return {"type": "msg_ids", "ids": await db(messages.do_reserve_ids)(self.user_id, count)}
 
     def on_send(self, frame: dict) -> "asyncio.Future[list[Frame]]":

@@ -20,6 +20,7 @@ from imsite import metrics
 from imsite.bulk_sql import update_from_values
 from imsite.errors import ImError, not_found
 from imsite.events import send_event
+from imsite.inputs import read_id, read_int
 from imsite.realtime.state import PendingAck, get_state
 from imsite.shards import shard_alias
 
@@ -29,13 +30,8 @@ EXTRA_LIMIT = 1000  # acknowledged seqs kept above the contiguous cursor; beyond
 def _parse_ids(raw: Any) -> list[int]:
     if not isinstance(raw, list) or not raw or len(raw) > 1000:
         raise ImError("invalid_frame", gettext("msg_ids must be a list of 1 to 1000 ids."))
-    ids = []
-    for item in raw:
-        if isinstance(item, bool) or not isinstance(item, (str, int)) or not str(item).isdigit() \
-                or not 0 < int(item) < 2**63:  # a message id is a positive 64-bit integer
-            raise ImError("invalid_frame", gettext("msg_ids must hold decimal strings."))
-        ids.append(int(item))
-    return ids
+    message = gettext("msg_ids must hold decimal strings.")
+    return [read_id(item, "msg_ids", strings=True, code="invalid_frame", message=message) for item in raw]
 
 
 def _advance(membership: Membership, acked: set[int]) -> tuple[int, list[int]]:
@@ -58,9 +54,7 @@ def _advance(membership: Membership, acked: set[int]) -> tuple[int, list[int]]:
 
 
 def _parse_seq(raw: Any) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
-        raise ImError("invalid_frame", gettext("seq must be a non-negative integer."))
-    return raw
+    return read_int(raw, "seq", 0, code="invalid_frame", message=gettext("seq must be a non-negative integer."))
 
 
 @dataclass(frozen=True)
@@ -198,8 +192,7 @@ def do_device_acks(items: list[Pushed | Delivered]) -> list[list[str] | ImError 
 
 def do_mark_read(user_id: int, conversation_id: Any, seq: Any, channel: str | None = None) -> dict[str, Any]:
     """Everything up to `seq` is read (the cursor only moves forward). Returns the conversation."""
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
-        raise ImError("invalid_frame", gettext("seq must be a non-negative integer."))
+    seq = _parse_seq(seq)
     with transaction.atomic():
         membership = access_membership(user_id, conversation_id, lock=True)
         top = membership.conversation.last_seq

@@ -28,6 +28,7 @@ from imsite import metrics, snowflake
 from imsite.bulk_sql import update_from_values
 from imsite.errors import ImError, not_found
 from imsite.events import send_event
+from imsite.inputs import read_id
 from imsite.realtime.state import get_state
 from imsite.shards import shard_alias
 from imsite.timefmt import iso
@@ -45,12 +46,8 @@ class SendResult:
 
 
 def parse_msg_id(raw: Any) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
-        raise ImError("invalid_msg_id", gettext("msg_id must be a decimal string."))
-    text = str(raw).strip()
-    if not text.isdigit() or len(text) > 19 or not 0 < int(text) < 2**63:
-        raise ImError("invalid_msg_id", gettext("msg_id must be a decimal string."))
-    return int(text)
+    return read_id(raw, "msg_id", strings=True, code="invalid_msg_id",
+                   message=gettext("msg_id must be a decimal string."))
 
 
 @dataclass(frozen=True)

@@ -105,3 +105,15 @@ async def test_socket_frames(make_user, make_friends, connect):
     for raw in (True, 1.5, HUGE, -1):
         await socket.send({"type": "recall", "conversation_id": cid, "msg_id": raw})
         assert (await socket.recv_type("error"))["code"] == "not_found", raw
+    for count in (True, 1.5, "1", 0, 1001):
+        await socket.send({"type": "msg_ids", "count": count})
+        assert (await socket.recv_type("error"))["code"] == "invalid_frame", count
+    for raw in (True, 1.5, -1, HUGE, str(HUGE), " 1", "١٢"):
+        await socket.send({"type": "send", "msg_id": raw, "conversation_id": cid, "msg_type": "text",
+                           "content": {"text": "hi"}})
+        assert (await socket.recv_type("error"))["code"] == "invalid_msg_id", raw
+    for raw in (True, 1.5, -1, HUGE):
+        await socket.send({"type": "delivered", "conversation_id": cid, "msg_ids": [raw]})
+        assert (await socket.recv_type("error"))["code"] == "invalid_frame", raw
+        await socket.send({"type": "read", "conversation_id": cid, "seq": raw})
+        assert (await socket.recv_type("error"))["code"] == "invalid_frame", raw
