@@ -8,6 +8,7 @@ urlpatterns = [
     path("attachments/<str:attachment_id>/thumbnail", attachments.AttachmentThumbnailView.as_view()),
     path("messages/search", search.MessageSearchView.as_view()),
     path("conversations/<str:conversation_id>/messages", messages.MessagesView.as_view()),
+    path("conversations/<str:conversation_id>/read", messages.ReadView.as_view()),
     path("conversations/<str:conversation_id>/messages/<str:msg_id>", messages.MessageEditView.as_view()),
     path("conversations/<str:conversation_id>/messages/<str:msg_id>/reactions/<str:emoji>",
          messages.ReactionView.as_view()),

@@ -6,6 +6,5 @@ urlpatterns = [
     path("conversations", api.ConversationListView.as_view()),
     path("conversations/direct", api.DirectConversationView.as_view()),
     path("conversations/<str:conversation_id>", api.ConversationDetailView.as_view()),
-    path("conversations/<str:conversation_id>/read", api.ReadView.as_view()),
     path("sync", api.SyncView.as_view()),
 ]

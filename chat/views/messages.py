@@ -1,6 +1,7 @@
-"""A conversation's history and send (docs/api.md section 3), one message's reactions and edits
+"""A conversation's history, send and read cursor (docs/api.md section 3), one message's reactions and edits
 (section 9). Thin: the actions decide."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -10,8 +11,10 @@ from rest_framework.views import APIView
 from chat.actions.edits import check_edit
 from chat.actions.messages import history_page, message_for
 from chat.actions.reactions import check_react
+from chat.actions.receipts import do_mark_read
 from chat.actions.send import check_send_message
 from imsite import openapi
+from imsite.inputs import read_int
 from imsite.openapi import PAGING, errors
 
 SEND_REFUSALS = errors(
@@ -44,6 +47,14 @@ class MessagesView(APIView):
         result = check_send_message(request.user.id, conversation_id, data.get("msg_type"), data.get("content"),
                                     data.get("msg_id"), reply_to=data.get("reply_to"), forward=data.get("forward"))
         return Response(message_for(request.user.id, result.message), status=201 if result.created else 200)
+
+
+class ReadView(APIView):
+    @extend_schema(request=inline_serializer("ReadCursor", {"seq": serializers.IntegerField(min_value=0)}),
+                   responses={200: openapi.Conversation})
+    def post(self, request: Request, conversation_id: str) -> Response:
+        seq = read_int(request.data.get("seq"), "seq", 0, message=_("Must be a non-negative integer."))
+        return Response(do_mark_read(request.user.id, conversation_id, seq))
 
 
 class MessageEditView(APIView):

@@ -1,14 +1,12 @@
-"""REST endpoints of docs/api.md section 3: the conversation list, per-user state, read, sync (a
-conversation's messages: chat/views/messages.py). Thin: actions do the work."""
+"""REST endpoints of docs/api.md section 3: the conversation list, per-user state, sync (a
+conversation's messages and read cursor: chat/views/messages.py). Thin: actions do the work."""
 
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chat.actions.receipts import do_mark_read
 from conversations.actions import state, sync
 from conversations.actions.access import access_membership
 from conversations.actions.direct import check_open_direct
@@ -19,7 +17,6 @@ from conversations.representations import (
     with_list_data,
 )
 from imsite import openapi
-from imsite.inputs import read_int
 from imsite.openapi import PAGING, errors
 
 
@@ -58,14 +55,6 @@ class ConversationDetailView(APIView):
     def delete(self, request: Request, conversation_id: str) -> Response:
         state.do_delete(request.user.id, conversation_id)
         return Response(status=204)
-
-
-class ReadView(APIView):
-    @extend_schema(request=inline_serializer("ReadCursor", {"seq": serializers.IntegerField(min_value=0)}),
-                   responses={200: openapi.Conversation})
-    def post(self, request: Request, conversation_id: str) -> Response:
-        seq = read_int(request.data.get("seq"), "seq", 0, message=_("Must be a non-negative integer."))
-        return Response(do_mark_read(request.user.id, conversation_id, seq))
 
 
 class SyncView(APIView):
