@@ -15,7 +15,7 @@ from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
-from accounts.actions.tokens import token_checksum
+from accounts.actions.tokens import session_tag, token_checksum
 from imsite.batching import batcher
 
 
@@ -24,6 +24,7 @@ class SocketAuth:
     user_id: int | None = None
     token_id: int | None = None
     close_code: int | None = None
+    session: str | None = None  # session_tag() of the session cookie's session
 
 
 def _header(scope: dict, name: bytes) -> str | None:
@@ -75,7 +76,7 @@ def session_auth(scope: dict) -> SocketAuth:
         return SocketAuth(close_code=4403)
     if not user.is_active:
         return SocketAuth(close_code=4403)
-    return SocketAuth(user_id=user.id)
+    return SocketAuth(user_id=user.id, session=session_tag(scope["session"].session_key))
 
 
 class SocketAuthMiddleware:

@@ -28,7 +28,7 @@ from imsite import metrics
 from imsite.batching import Batcher, batcher
 from imsite.db_threads import db
 from imsite.errors import ImError
-from imsite.events import token_group, user_group
+from imsite.events import session_sockets_group, token_group, user_group
 from imsite.inputs import read_int
 from imsite.nul import contains_nul
 from imsite.realtime import heartbeats, node
@@ -117,6 +117,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         if self.auth.token_id:
             await self.channel_layer.group_add(token_group(self.auth.token_id), self.channel_name)
+        if self.auth.session:
+            await self.channel_layer.group_add(session_sockets_group(self.user_id), self.channel_name)
         setup = await connect_batch().submit(Connecting(self.user_id, self.channel_name))
         # Live pushes start above the baseline; the offline push covers what is at most it.
         self.order = PushOrder(setup.baseline)
@@ -158,6 +160,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
         if self.auth.token_id:
             await self.channel_layer.group_discard(token_group(self.auth.token_id), self.channel_name)
+        if self.auth.session:
+            await self.channel_layer.group_discard(session_sockets_group(self.user_id), self.channel_name)
         node.connection_closed()
         await db(realtime.do_device_gone)(self.user_id, self.channel_name)
 
@@ -389,4 +393,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.write_frames([event["frame"]])
 
     async def im_close(self, event: dict[str, Any]) -> None:
+        if event.get("keep_session") and event["keep_session"] == self.auth.session:
+            return  # the browser that changed the password keeps its socket
         await self.close(code=event["code"])

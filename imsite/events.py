@@ -70,6 +70,11 @@ def token_group(token_id: int) -> str:
     return f"t.{token_id}"
 
 
+def session_sockets_group(user_id: int) -> str:
+    """The user's sockets opened with a session cookie (closed when the password changes)."""
+    return f"s.{user_id}"
+
+
 def send_event(frame: Frame, user_ids: Iterable[int], *, using: str = "default",
                exclude_channel: str | None = None) -> None:
     recipients = sorted(set(user_ids))

@@ -23,7 +23,7 @@ from accounts.actions.limits import login_attempt
 from accounts.models import User
 from accounts.representations import user_dict
 from imsite.errors import ImError, invalid
-from imsite.events import send_control, token_group
+from imsite.events import send_control, session_sockets_group, token_group
 from imsite.realtime.state import get_state
 
 AccessToken = get_access_token_model()
@@ -121,10 +121,17 @@ def do_logout(access_token: Any) -> None:
     send_control(token_group(token_id), {"type": "im.close", "code": 4401})
 
 
-def check_change_password(user: User, old_password: object, new_password: object, keep_token_id: int | None) -> None:
+def session_tag(session_key: str | None) -> str | None:
+    """A session's name in socket messages (the key itself never leaves the session store)."""
+    return hashlib.sha256(session_key.encode()).hexdigest()[:32] if session_key else None
+
+
+def check_change_password(user: User, old_password: object, new_password: object, keep_token_id: int | None,
+                          keep_session: str | None = None) -> None:
     """Set a new password (docs/api.md section 11). Every token of the user but `keep_token_id`
     (the caller's) is revoked and its sockets closed (4401); other browser sessions end because
-    the session hash follows the password (the caller's own is kept by the view)."""
+    the session hash follows the password (the caller's own is kept by the view), and their
+    sockets are closed (4401) too, all but those of the session tagged `keep_session`."""
     if not isinstance(old_password, str) or not user.check_password(old_password):
         raise invalid({"old_password": [gettext("Wrong password.")]})
     if not isinstance(new_password, str) or not new_password:
@@ -136,21 +143,23 @@ def check_change_password(user: User, old_password: object, new_password: object
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
-        do_end_other_logins(user, keep_token_id)
+        do_end_other_logins(user, keep_token_id, keep_session)
 
 
-def do_end_other_logins(user: User, keep_token_id: int | None = None) -> None:
+def do_end_other_logins(user: User, keep_token_id: int | None = None, keep_session: str | None = None) -> None:
     """After a new password (changed, or reset by email): every token but `keep_token_id` is
-    revoked and its sockets closed (4401) once the transaction commits."""
+    revoked and its sockets closed (4401) once the transaction commits, and so are the sockets
+    of every session but the one tagged `keep_session` (their sessions end with the password)."""
     with transaction.atomic():
         others = AccessToken.objects.filter(user=user).exclude(id=keep_token_id)
         token_ids = list(others.values_list("id", flat=True))
         RefreshToken.objects.filter(user=user, revoked__isnull=True).exclude(
             access_token_id=keep_token_id).update(revoked=timezone.now())
         others.delete()
-        transaction.on_commit(lambda: _close_sockets(token_ids))
+        transaction.on_commit(lambda: _close_sockets(user.id, token_ids, keep_session))
 
 
-def _close_sockets(token_ids: list[int]) -> None:
+def _close_sockets(user_id: int, token_ids: list[int], keep_session: str | None) -> None:
     for token_id in token_ids:
         send_control(token_group(token_id), {"type": "im.close", "code": 4401})
+    send_control(session_sockets_group(user_id), {"type": "im.close", "code": 4401, "keep_session": keep_session})

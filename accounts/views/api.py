@@ -95,8 +95,9 @@ class PasswordView(APIView):
         204: None, **errors(e400="`invalid`: a wrong `old_password` or a weak `new_password` (see `fields`)")})
     def post(self, request: Request) -> Response:
         token = request.auth if hasattr(request.auth, "token") else None
+        session = tokens.session_tag(request.session.session_key) if token is None else None
         tokens.check_change_password(request.user, request.data.get("old_password"), request.data.get("new_password"),
-                                     keep_token_id=token.id if token is not None else None)
+                                     keep_token_id=token.id if token is not None else None, keep_session=session)
         if token is None:  # signed in by the session cookie: this browser stays signed in
             update_session_auth_hash(request._request, request.user)
         return Response(status=204)

@@ -172,6 +172,34 @@ async def test_password_change_revokes_the_other_tokens_and_sessions(make_user, 
     await db(after)()
 
 
+async def test_password_change_closes_the_other_browsers_sockets(make_user, token_for, connect):
+    """Sockets opened with a session cookie: the other browser's close (4401, its session ended),
+    the one of the browser that changed the password stays."""
+    await db(make_user)("alice")
+
+    def browser() -> Client:
+        client = Client()
+        assert client.post("/login", {"username": "alice", "password": PASSWORD}).status_code == 302
+        return client
+
+    mine, other = await db(browser)(), await db(browser)()
+
+    def headers(client: Client) -> list[tuple[bytes, bytes]]:
+        cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+        return [(b"cookie", cookie.encode()), (b"origin", b"http://localhost")]
+
+    my_socket = await connect(path="/ws", headers=headers(mine))
+    other_socket = await connect(path="/ws", headers=headers(other))
+
+    def change() -> int:
+        return mine.post("/api/v1/me/password", {"old_password": PASSWORD, "new_password": "a fresh long phrase"},
+                         content_type="application/json", HTTP_X_CSRFTOKEN=mine.cookies["csrftoken"].value).status_code
+
+    assert await db(change)() == 204
+    assert await close_code(other_socket) == 4401
+    assert await still_open(my_socket)
+
+
 def test_password_change_by_session_keeps_that_browser(make_user):
     make_user("alice")
     client = Client()
