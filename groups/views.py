@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from conversations.models import Membership
 from groups.actions import manage, members
 from groups.actions.access import access_group
-from groups.actions.receipts import read_receipts
+from groups.actions.read_by import read_receipts
 from groups.representations import group_dict, member_dict
 from imsite import openapi
 from imsite.openapi import errors

@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conversations.actions import state, sync
+from conversations.actions import own_view, sync
 from conversations.actions.access import access_membership
 from conversations.actions.direct import check_open_direct
 from conversations.models import Membership
@@ -25,7 +25,7 @@ class ConversationListView(APIView):
                    parameters=[OpenApiParameter("hidden", bool, description="true: only the hidden ones"), *PAGING],
                    responses={200: openapi.page_of("ConversationPage", openapi.Conversation)})
     def get(self, request: Request) -> Response:
-        return Response(state.conversation_list(request.user.id, request.query_params))
+        return Response(own_view.conversation_list(request.user.id, request.query_params))
 
 
 class DirectConversationView(APIView):
@@ -49,11 +49,11 @@ class ConversationDetailView(APIView):
         "muted": serializers.BooleanField(required=False)}), responses={200: openapi.Conversation},
         examples=[OpenApiExample("pin", {"pinned": True}, request_only=True)])
     def patch(self, request: Request, conversation_id: str) -> Response:
-        return Response(state.do_update_flags(request.user.id, conversation_id, request.data))
+        return Response(own_view.do_update_flags(request.user.id, conversation_id, request.data))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, conversation_id: str) -> Response:
-        state.do_delete(request.user.id, conversation_id)
+        own_view.do_delete(request.user.id, conversation_id)
         return Response(status=204)
 
 

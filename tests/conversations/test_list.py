@@ -1,7 +1,7 @@
 """GET /api/v1/conversations: order, paging, row contents, one query per page."""
 
 from chat.actions.recall import check_recall
-from conversations.actions.state import conversation_list, do_delete, do_update_flags
+from conversations.actions.own_view import conversation_list, do_delete, do_update_flags
 from conversations.models import Conversation
 from tests.conftest import ALL_DBS
 

@@ -150,7 +150,7 @@ def test_unread_is_exact_under_concurrent_sends_and_reads(make_user, direct, sen
 
 
 def _delete_while(user, cid, errors):
-    from conversations.actions.state import do_delete
+    from conversations.actions.own_view import do_delete
 
     try:
         for _ in range(5):

@@ -8,7 +8,7 @@ import time
 from django.db import connection, transaction
 
 from chat.actions.receipts import do_mark_read
-from conversations.actions import state
+from conversations.actions import own_view
 from conversations.models import Conversation, Membership
 from tests.conftest import ALL_DBS
 
@@ -35,7 +35,7 @@ def test_a_slow_transaction_that_commits_after_a_token_is_listed_by_it(make_user
     def slow_writer() -> None:
         try:
             with transaction.atomic():
-                state.do_update_flags(alice.id, slow_cid, {"pinned": True})
+                own_view.do_update_flags(alice.id, slow_cid, {"pinned": True})
                 written.set()
                 assert release.wait(10)
         except Exception as exc:  # the test thread reports it below
@@ -45,7 +45,7 @@ def test_a_slow_transaction_that_commits_after_a_token_is_listed_by_it(make_user
 
     def fast_writer() -> None:
         try:
-            state.do_update_flags(alice.id, fast_cid, {"muted": True})
+            own_view.do_update_flags(alice.id, fast_cid, {"muted": True})
         finally:
             connection.close()
 

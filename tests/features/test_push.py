@@ -11,7 +11,7 @@ from chat.actions.push import MAX_RETRIES, do_push_message, do_retry_push, topic
 from chat.actions.recall import check_recall
 from chat.actions.receipts import do_mark_read
 from chat.models import PushDelivery, PushSubscription
-from conversations.actions.state import do_update_flags
+from conversations.actions.own_view import do_update_flags
 from tests.conftest import ALL_DBS
 from tests.features.pushservice import PushService, b64, unb64
 
