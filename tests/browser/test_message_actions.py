@@ -34,9 +34,14 @@ def choose(page: Page, text: str, action: str) -> None:
 def test_reply_quotes_the_original_which_a_click_brings_back_even_from_older_history(open_page, people):  # noqa: F811
     ann_user, ben_user = people("ann", "ben")
     conv = direct_id(ann_user.id, ben_user.id)
-    original = in_thread(check_send_message, ben_user.id, conv, "text", {"text": "where do we meet?"}).message
-    for n in range(55):  # more than the latest page, so the original is in older history
-        in_thread(check_send_message, ben_user.id, conv, "text", {"text": f"filler {n}"})
+
+    def seed():
+        first = check_send_message(ben_user.id, conv, "text", {"text": "where do we meet?"}).message
+        for n in range(55):  # more than the latest page, so the original is in older history
+            check_send_message(ben_user.id, conv, "text", {"text": f"filler {n}"})
+        return first
+
+    original = in_thread(seed)  # one thread: one database connection, not one per message
     ann, ben = open_page(), open_page()
     login(ann, "ann_f")
     login(ben, "ben_f")
