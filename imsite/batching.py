@@ -12,6 +12,7 @@ filled and the task draining it belong to the event loop that submitted them.
 
 import asyncio
 import logging
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,17 @@ from imsite.db_threads import run_checked
 Item = TypeVar("Item")
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
+_running = threading.local()  # the batch being run on this thread: its work for after the answers
+
+
+def after_answers(work: Callable[[], None]) -> None:
+    """Run `work` once the answers of the running batch are out (e.g. what the `ack` does not
+    depend on); outside a batch (REST, tasks), now."""
+    later = getattr(_running, "later", None)
+    if later is None:
+        work()
+    else:
+        later.append(work)
 
 
 class Batcher(Generic[Item]):
@@ -57,8 +69,9 @@ class Batcher(Generic[Item]):
         while self.waiting:
             batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
             items = [item for item, _ in batch]
+            later: list[Callable[[], None]] = []
             try:
-                results = await loop.run_in_executor(self.executor, self._run, items)
+                results = await loop.run_in_executor(self.executor, self._run, items, later)
             except Exception as exc:  # the whole batch failed (a database or Redis outage)
                 results = [exc] * len(items)
             for (_, future), result in zip(batch, results, strict=True):
@@ -70,9 +83,23 @@ class Batcher(Generic[Item]):
                         future.set_exception(result)
                     else:
                         future.set_result(result)
+            if later:
+                await loop.run_in_executor(self.executor, _run_later, later)
 
-    def _run(self, items: list[Item]) -> list[Any]:
-        return run_checked(self.handle, items)
+    def _run(self, items: list[Item], later: list[Callable[[], None]]) -> list[Any]:
+        _running.later = later
+        try:
+            return run_checked(self.handle, items)
+        finally:
+            _running.later = None
+
+
+def _run_later(later: list[Callable[[], None]]) -> None:
+    for work in later:
+        try:
+            run_checked(work)
+        except Exception:
+            log.exception("work after a batch's answers failed")
 
 
 _executors: dict[str, ThreadPoolExecutor] = {}

@@ -8,6 +8,7 @@ pending-acknowledgement index (one entry per pushed message per device, scored b
 its next retry).
 """
 
+import enum
 import json
 import threading
 import time
@@ -32,6 +33,23 @@ class PendingPush:
     seq: int
     attempt: int  # retries already made
     pushed_at: float  # time of the first push; retries are due at pushed_at + IM_ACK_RETRY_DELAYS[i]
+
+
+@dataclass(frozen=True)
+class SendClaim:
+    """A send's claim on its reserved id (none: a REST send without one) and, when `send`, on a
+    token of its user's rate bucket. Not `send`: only whether the id is still reserved."""
+
+    user_id: int
+    msg_id: int | None
+    conversation_id: str
+    send: bool
+
+
+class Claimed(enum.IntEnum):
+    NOT_RESERVED = 0  # not (any more) reserved by the user, or bound to another conversation
+    OK = 1  # reserved (and bound to this conversation) and, for a send, a token taken
+    RATE_LIMITED = 2  # reserved and bound, but the bucket is empty
 
 
 @dataclass(frozen=True)
@@ -133,19 +151,31 @@ class MemoryState(_Shared):
                 self.bindings.get(user_id, {}).pop(stale, None)
             mine.update(dict.fromkeys(ids, expiry))
 
-    def claim_ids(self, claims: list[tuple[int, int, str]]) -> list[bool]:
-        """For each (user id, msg id, conversation id): whether the id is reserved by that user and
-        free or already sent to that conversation; a free one is bound to it (the first claim of
-        an id wins, across nodes: see _BIND)."""
-        now = time.time()
+    def claim_sends(self, claims: list[SendClaim], rate: float, burst: float) -> list[Claimed]:
+        """Each send's id claim and rate token together, in order (see the Redis form)."""
+        now, clock = time.time(), time.monotonic()
         answers = []
         with self._lock:
-            for user_id, msg_id, conversation_id in claims:
-                if self.reservations.get(user_id, {}).get(msg_id, 0) < now:
-                    answers.append(False)
-                    continue
-                bound = self.bindings.setdefault(user_id, {}).setdefault(msg_id, conversation_id)
-                answers.append(bound == conversation_id)
+            for claim in claims:
+                outcome = Claimed.OK
+                if claim.msg_id is not None:
+                    if self.reservations.get(claim.user_id, {}).get(claim.msg_id, 0) < now:
+                        outcome = Claimed.NOT_RESERVED
+                    else:
+                        bindings = self.bindings.setdefault(claim.user_id, {})
+                        bound = bindings.setdefault(claim.msg_id, claim.conversation_id) if claim.send else \
+                            bindings.get(claim.msg_id, claim.conversation_id)
+                        outcome = Claimed.OK if bound == claim.conversation_id else Claimed.NOT_RESERVED
+                if outcome == Claimed.OK and claim.send:
+                    key = f"send:{claim.user_id}"
+                    tokens, stamp = self.buckets.get(key, (burst, clock))
+                    tokens = min(burst, tokens + (clock - stamp) * rate)
+                    if tokens >= 1:
+                        tokens -= 1
+                    else:
+                        outcome = Claimed.RATE_LIMITED
+                    self.buckets[key] = (tokens, clock)
+                answers.append(outcome)
         return answers
 
     def release_ids(self, pairs: list[tuple[int, int]]) -> None:
@@ -153,19 +183,6 @@ class MemoryState(_Shared):
             for user_id, msg_id in pairs:
                 self.reservations.get(user_id, {}).pop(msg_id, None)
                 self.bindings.get(user_id, {}).pop(msg_id, None)
-
-    # rate limits
-    def take_tokens(self, keys: list[str], rate: float, burst: float) -> list[bool]:
-        now = time.monotonic()
-        answers = []
-        with self._lock:
-            for key in keys:
-                tokens, stamp = self.buckets.get(key, (burst, now))
-                tokens = min(burst, tokens + (now - stamp) * rate)
-                allowed = tokens >= 1
-                self.buckets[key] = (tokens - 1 if allowed else tokens, now)
-                answers.append(allowed)
-        return answers
 
     # counting windows: see RedisState
     def _window(self, key: str, window: float, now: float) -> dict[str, float]:
@@ -246,19 +263,6 @@ class MemoryState(_Shared):
 
 
 
-_TOKEN_BUCKET = """
-local rate = tonumber(ARGV[1]); local burst = tonumber(ARGV[2]); local now = tonumber(ARGV[3])
-local b = redis.call('HMGET', KEYS[1], 't', 'ts')
-local tokens = tonumber(b[1]); local ts = tonumber(b[2])
-if tokens == nil then tokens = burst; ts = now end
-tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
-local ok = 0
-if tokens >= 1 then tokens = tokens - 1; ok = 1 end
-redis.call('HSET', KEYS[1], 't', tokens, 'ts', now)
-redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 2)
-return ok
-"""
-
 # Counting windows (a sorted set per key, members scored by time; Redis's clock, so that every
 # node counts alike). A member is "p:<id>" while its attempt is in flight (it holds a place: a
 # burst of parallel attempts cannot overshoot the limit) and "f:<id>" once it counted as a failure.
@@ -307,27 +311,6 @@ redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
 return 1
 """
 
-# A reserved id is bound to the first conversation it is sent to, atomically: the same id sent to
-# two conversations at once (on two shards, where the primary key cannot see both) is stored once.
-_BIND = """
-local out = {}
-for i = 3, #ARGV, 2 do
-  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
-  local ok = 0
-  if score and tonumber(score) >= tonumber(ARGV[1]) then
-    local bound = redis.call('HGET', KEYS[2], ARGV[i])
-    if not bound then
-      redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-      redis.call('EXPIRE', KEYS[2], ARGV[2])
-      bound = ARGV[i + 1]
-    end
-    if bound == ARGV[i + 1] then ok = 1 end
-  end
-  out[#out + 1] = ok
-end
-return out
-"""
-
 # A device's acknowledgement of one conversation's pushes: ARGV[3..] by id, and every push up to
 # ARGV[2] (unless -1) by seq. KEYS: the device's hash, its sorted set for the conversation, the index.
 _ACK = """
@@ -348,6 +331,49 @@ for i = 1, #ids, 1000 do
   redis.call('ZREM', KEYS[3], unpack(members))
 end
 return #ids
+"""
+
+# A user's sends of a batch: for each (msg_id or "", conversation, send flag), whether the id is
+# reserved and free or bound to this conversation, and for a send that may go, a token of the
+# user's bucket (refilled at `rate` per second, holding up to `burst`). 0 not reserved, 1 ok,
+# 2 rate limited. A send binds a free id to its conversation: the first claim wins, so the same
+# id sent to two conversations at once (on two shards, where the primary key cannot see both) is
+# stored once.
+_CLAIM_SENDS = """
+local now = tonumber(ARGV[1]); local rate = tonumber(ARGV[3]); local burst = tonumber(ARGV[4])
+local b = redis.call('HMGET', KEYS[3], 't', 'ts')
+local tokens = tonumber(b[1]); local ts = tonumber(b[2])
+if tokens == nil then tokens = burst; ts = now end
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local out, took = {}, false
+for i = 5, #ARGV, 3 do
+  local id, cid, send = ARGV[i], ARGV[i + 1], ARGV[i + 2] == '1'
+  local ok = 1
+  if id ~= '' then
+    local score = redis.call('ZSCORE', KEYS[1], id)
+    if not score or tonumber(score) < now then
+      ok = 0
+    else
+      local bound = redis.call('HGET', KEYS[2], id)
+      if bound and bound ~= cid then
+        ok = 0
+      elseif not bound and send then
+        redis.call('HSET', KEYS[2], id, cid)
+        redis.call('EXPIRE', KEYS[2], ARGV[2])
+      end
+    end
+  end
+  if ok == 1 and send then
+    took = true
+    if tokens >= 1 then tokens = tokens - 1 else ok = 2 end
+  end
+  out[#out + 1] = ok
+end
+if took then
+  redis.call('HSET', KEYS[3], 't', tokens, 'ts', now)
+  redis.call('EXPIRE', KEYS[3], math.ceil(burst / rate) + 2)
+end
+return out
 """
 
 _LEASE = """
@@ -383,15 +409,14 @@ class RedisState(_Shared):
         # Blocking pool: under a burst, wait for a connection rather than fail (platform pitfall 3).
         pool = redis.BlockingConnectionPool.from_url(url, max_connections=64, timeout=10)
         self.r = redis.Redis(connection_pool=pool)
-        self._bucket = self.r.register_script(_TOKEN_BUCKET)
         self._lease = self.r.register_script(_LEASE)
         self._renew = self.r.register_script(_RENEW)
         self._claim = self.r.register_script(_CLAIM)
         self._reschedule = self.r.register_script(_RESCHEDULE)
-        self._bind = self.r.register_script(_BIND)
         self._ack = self.r.register_script(_ACK)
         self._window_take = self.r.register_script(_WINDOW_TAKE)
         self._window_fail = self.r.register_script(_WINDOW_FAIL)
+        self._claim_sends = self.r.register_script(_CLAIM_SENDS)
 
     # nodes
     def register_node(self, name: str, url: str, connections: int) -> None:
@@ -514,21 +539,26 @@ class RedisState(_Shared):
         pipe.expire(key, int(RESERVATION_TTL) + 60)
         pipe.execute()
 
-    def claim_ids(self, claims: list[tuple[int, int, str]]) -> list[bool]:
+    def claim_sends(self, claims: list[SendClaim], rate: float, burst: float) -> list[Claimed]:
+        """Each send's id claim and rate token together: one script per user, all in one round
+        trip. A user's claims run in order, so later sends of a batch see the earlier ones' cost."""
         if not claims:
             return []
         by_user: dict[int, list[int]] = {}
-        for index, (user_id, _, _) in enumerate(claims):
-            by_user.setdefault(user_id, []).append(index)
+        for index, claim in enumerate(claims):
+            by_user.setdefault(claim.user_id, []).append(index)
+        now = time.time()
         pipe = self.r.pipeline(transaction=False)
         for user_id, indexes in by_user.items():
-            pairs = [str(value) for i in indexes for value in claims[i][1:]]
-            self._bind(keys=[f"im:resv:{user_id}", f"im:resvconv:{user_id}"],
-                       args=[time.time(), int(RESERVATION_TTL) + 60, *pairs], client=pipe)
-        answers = [False] * len(claims)
-        for indexes, flags in zip(by_user.values(), pipe.execute(), strict=True):
-            for index, flag in zip(indexes, flags, strict=True):
-                answers[index] = bool(flag)
+            args = [value for i in indexes for value in (
+                "" if claims[i].msg_id is None else str(claims[i].msg_id), claims[i].conversation_id,
+                "1" if claims[i].send else "0")]
+            self._claim_sends(keys=[f"im:resv:{user_id}", f"im:resvconv:{user_id}", f"im:rate:send:{user_id}"],
+                              args=[now, int(RESERVATION_TTL) + 60, rate, burst, *args], client=pipe)
+        answers = [Claimed.NOT_RESERVED] * len(claims)
+        for indexes, outcomes in zip(by_user.values(), pipe.execute(), strict=True):
+            for index, outcome in zip(indexes, outcomes, strict=True):
+                answers[index] = Claimed(int(outcome))
         return answers
 
     def release_ids(self, pairs: list[tuple[int, int]]) -> None:
@@ -539,16 +569,6 @@ class RedisState(_Shared):
             pipe.zrem(f"im:resv:{user_id}", str(msg_id))
             pipe.hdel(f"im:resvconv:{user_id}", str(msg_id))
         pipe.execute()
-
-    # rate limits
-    def take_tokens(self, keys: list[str], rate: float, burst: float) -> list[bool]:
-        if not keys:
-            return []
-        pipe = self.r.pipeline(transaction=False)
-        now = time.time()
-        for key in keys:  # in order: a user's later sends in the batch see the earlier ones' cost
-            self._bucket(keys=[f"im:rate:{key}"], args=[rate, burst, now], client=pipe)
-        return [bool(ok) for ok in pipe.execute()]
 
     # counting windows
     def window_take(self, key: str, limit: int, window: float) -> str | None:

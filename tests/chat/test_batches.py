@@ -20,6 +20,7 @@ from imsite.errors import ImError
 from imsite.realtime.state import get_state
 from imsite.shards import shard_alias, shard_aliases
 from tests.conftest import ALL_DBS
+from tests.helpers import claimable
 
 pytestmark = ALL_DBS
 
@@ -89,7 +90,7 @@ def test_each_send_of_a_batch_gets_its_own_answer(pairs, make_user, capture, set
     # stored ids are released; the failed ones stay reserved for a retry
     state = get_state()
     conversation_ids = [r.conversation_id for r in requests[:6]]
-    assert state.claim_ids([(sender.id, i, c) for i, c in zip(ids[:6], conversation_ids, strict=True)]) == [
+    assert claimable(state, [(sender.id, i, c) for i, c in zip(ids[:6], conversation_ids, strict=True)]) == [
         False, False, True, True, False, False]
     # mirrors: last seq and the sender's read cursor moved in one statement each
     assert Membership.objects.get(user=sender, conversation=conversations[0][1]).read_seq == 2
@@ -113,6 +114,29 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(pairs, settings):
 
     statements(12)  # warm-up
     assert statements(48) == statements(12)  # every conversation (both shards) in each batch
+
+
+def test_a_batch_is_one_round_trip_per_database_with_the_same_statements_at_any_size(pairs, settings):
+    """Memberships and mirrors on the main database, seqs and insert on the shard: one statement
+    each, their text independent of the batch size (arrays, so PostgreSQL plans them once)."""
+    settings.IM_SEND_RATE = 1000  # the rate limit is not under test here
+    sender, conversations = pairs(8)
+    on_one_shard = [c for _, c in conversations if c.shard == conversations[0][1].shard]
+    alias = shard_alias(on_one_shard[0].shard)
+
+    def statements(count: int) -> tuple[list[str], list[str]]:
+        ids = do_reserve_ids(sender.id, count)
+        requests = [SendRequest(sender.id, on_one_shard[i % len(on_one_shard)].id, "text", {"text": "hi"}, ids[i])
+                    for i in range(count)]
+        with CaptureQueriesContext(connections["default"]) as main, CaptureQueriesContext(connections[alias]) as shard:
+            results = check_send_messages(requests)
+        assert all(isinstance(r, SendResult) for r in results)
+        return [q["sql"].split("'")[0] for q in main], [q["sql"].split("'")[0] for q in shard]  # up to the values
+
+    small, large = statements(3), statements(30)
+    assert len(small[0]) == 2 and len(small[1]) == 1  # memberships, mirrors; seqs and insert
+    assert small[1][0].startswith("WITH input AS (SELECT * FROM unnest(")
+    assert small == large
 
 
 def test_delivered_batch_answers_each_device(pairs, make_user):
@@ -247,9 +271,9 @@ def test_a_reserved_id_belongs_to_the_first_conversation_it_is_sent_to(pairs, ma
                                    SendRequest(sender.id, second.id, "text", {"text": "two"}, together)])
     assert isinstance(results[0], SendResult) and results[1].code == "invalid_msg_id"
     state = get_state()
-    assert state.claim_ids([(sender.id, int(apart), first.id)]) == [True]  # bound to the first, as a send does
-    assert state.claim_ids([(sender.id, int(apart), second.id)]) == [False]
-    assert state.claim_ids([(sender.id, int(apart), first.id)]) == [True]  # a retry to the same one still may
+    assert claimable(state, [(sender.id, int(apart), first.id)]) == [True]  # bound to the first, as a send does
+    assert claimable(state, [(sender.id, int(apart), second.id)]) == [False]
+    assert claimable(state, [(sender.id, int(apart), first.id)]) == [True]  # a retry to the same one still may
     late = check_send_messages([SendRequest(sender.id, second.id, "text", {"text": "late"}, apart)])[0]
     assert late.code == "invalid_msg_id"
     for msg_id in (together, apart):

@@ -32,12 +32,15 @@ def test_register_login_and_me(client):
     assert token["ws_url"].startswith("ws://")
 
 
-async def test_chat_and_in_process_retry(make_user, make_friends, connect, settings):
+async def test_chat_and_in_process_retry(make_user, make_friends, connect, token_for, settings):
     settings.IM_ACK_RETRY_DELAYS = [0.0, 0.0]
     alice, bob = await db(make_user)("alice"), await db(make_user)("bob")
     await db(make_friends)(alice, bob)
     cid = (await db(check_open_direct)(alice, bob.id))[0].conversation_id
-    a, b = await connect(alice), await connect(bob)
+    # Both tokens before any socket: the test database is SQLite's shared in-memory cache, where a
+    # write that meets the first socket's in-process sweep fails at once instead of waiting.
+    tokens = [await db(token_for)(user) for user in (alice, bob)]
+    a, b = await connect(token=tokens[0]), await connect(token=tokens[1])
     await a.send({"type": "msg_ids", "count": 1})
     msg_id = (await a.recv_type("msg_ids"))["ids"][0]
     await a.send({"type": "send", "msg_id": msg_id, "conversation_id": cid, "msg_type": "text",

@@ -7,6 +7,7 @@ from channels.db import database_sync_to_async as db
 from conversations.actions.direct import check_open_direct
 from imsite.realtime.state import RESERVATION_TTL, get_state
 from tests.conftest import ALL_DBS
+from tests.helpers import claimable
 from tests.socket.conftest import still_open
 
 pytestmark = ALL_DBS
@@ -38,7 +39,7 @@ async def test_ids_are_unique_64_bit_decimal_strings_reserved_for_24_hours(make_
         assert 0 < int(raw) < 2**63
     assert [int(i) for i in many] == sorted(int(i) for i in many)  # snowflakes grow with time
     state = get_state()
-    assert all(state.claim_ids([(alice.id, int(i), "d_1_2") for i in ids]))
+    assert all(claimable(state, [(alice.id, int(i), "d_1_2") for i in ids]))
     expires = state.r.zscore(f"im:resv:{alice.id}", ids[0])
     assert abs(expires - (time.time() + RESERVATION_TTL)) < 60
 
@@ -50,7 +51,7 @@ async def test_ids_are_bound_to_the_user_who_reserved_them(make_user, make_frien
     b, a = await connect(bob), await connect(alice)  # alice last: bob's presence is not in her way
     await a.send({"type": "msg_ids", "count": 1})
     alices = (await a.recv_type("msg_ids"))["ids"][0]
-    assert get_state().claim_ids([(bob.id, int(alices), cid)]) == [False]
+    assert claimable(get_state(), [(bob.id, int(alices), cid)]) == [False]
     await b.send({"type": "send", "msg_id": alices, "conversation_id": cid, "msg_type": "text",
                   "content": {"text": "with alice's id"}})
     error = await b.recv_type("error")
