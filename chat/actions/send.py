@@ -127,8 +127,9 @@ def _insert(alias: str, rows: list[Message]) -> None:
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 seqs = dict(cursor.fetchall())
-        for row in rows:
+        for row in rows:  # as the ORM leaves a saved row: from this shard
             row.seq = seqs[row.msg_id]
+            row._state.db, row._state.adding = alias, False
         return
     with transaction.atomic(using=alias):
         counts: dict[str, int] = {}
