@@ -20,7 +20,7 @@ from django.conf import settings
 from django.utils.translation import gettext
 
 from accounts.socket_auth import SocketAuth
-from chat.actions import calls, delivery, edits, local_sweeper, messages, reactions, realtime, recall, receipts
+from chat.actions import calls, delivery, edits, ephemeral, local_sweeper, messages, reactions, recall, receipts
 from chat.actions.connect import Connecting, Setup, do_connect_many
 from chat.actions.outbox import forget_frames
 from chat.actions.send import SendRequest, SendResult, check_send_messages, parse_msg_id
@@ -163,7 +163,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.auth.session:
             await self.channel_layer.group_discard(session_sockets_group(self.user_id), self.channel_name)
         node.connection_closed()
-        await db(realtime.do_device_gone)(self.user_id, self.channel_name)
+        await db(ephemeral.do_device_gone)(self.user_id, self.channel_name)
 
     async def heartbeat_timed_out(self) -> None:
         metrics.ERRORS.labels(code="4408").inc()
@@ -317,7 +317,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_typing(self, frame: dict) -> None:
         self._require(frame, "conversation_id")
-        await db(realtime.check_typing)(self.user_id, frame["conversation_id"])
+        await db(ephemeral.check_typing)(self.user_id, frame["conversation_id"])
 
     async def on_call(self, frame: dict) -> None:
         self._require(frame, "action", "call_id", "conversation_id")
