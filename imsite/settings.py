@@ -190,7 +190,7 @@ IM_LOGIN_LOCKOUT = env_float("IM_LOGIN_LOCKOUT", 900)
 IM_REGISTER_RATE = env_int("IM_REGISTER_RATE", 20)
 # Replies, reactions, edits, forwards, mentions and Web Push (docs/api.md sections 9, 10).
 IM_EDIT_WINDOW = env_float("IM_EDIT_WINDOW", 86400)
-IM_PUSH_DELAY = max(5.0, env_float("IM_PUSH_DELAY", 5))  # never sooner: a reader on another device is left alone
+IM_PUSH_DELAY = max(0.0, env_float("IM_PUSH_DELAY", 5))  # a notification is never sent sooner than this
 # Push services a subscription's endpoint may point at (fnmatch patterns): the browsers' own.
 IM_PUSH_HOSTS = env_list("IM_PUSH_HOSTS", "fcm.googleapis.com,*.push.services.mozilla.com,*.notify.windows.com,"
                          "web.push.apple.com,*.push.apple.com")
