@@ -129,6 +129,9 @@ for _db in DATABASES.values():
         _db.setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
         _db["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
         _db["OPTIONS"]["timeout"] = 20
+        # Tests too use a file, not Django's shared-cache memory database: its table locks fail a
+        # second connection's write at once (SQLITE_LOCKED) instead of waiting like the product's file.
+        _db["TEST"] = {"NAME": str(DATA_DIR / f"test_{Path(_db['NAME']).name}")}
 DATABASE_ROUTERS = ["imsite.shards.ShardRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
