@@ -98,5 +98,6 @@ def logout_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def app_page(request: HttpRequest) -> HttpResponse:
-    # The ICE servers reach the browser as a JSON data block (json_script), not inline code.
-    return render(request, "chat/app.html", {"user": request.user, "ice_servers": settings.IM_ICE_SERVERS})
+    # Settings the browser needs reach it as JSON data blocks (json_script), not inline code.
+    return render(request, "chat/app.html", {"user": request.user, "ice_servers": settings.IM_ICE_SERVERS,
+                                             "edit_window": settings.IM_EDIT_WINDOW})

@@ -112,3 +112,12 @@ def test_ice_servers_reach_the_page_as_a_json_block(make_user):
     page = browser.get("/").text
     block = re.search(r'<script id="im-ice-servers" type="application/json">(.*?)</script>', page).group(1)
     assert json.loads(block) == [{"urls": "turn:turn.example.com:3478", "username": "im", "credential": "s"}]
+
+
+@override_settings(IM_EDIT_WINDOW=60)
+def test_the_edit_window_reaches_the_page_as_a_json_block(make_user):
+    browser = Client()
+    browser.force_login(make_user("alice"))
+    page = browser.get("/").text
+    block = re.search(r'<script id="im-edit-window" type="application/json">(.*?)</script>', page).group(1)
+    assert json.loads(block) == 60

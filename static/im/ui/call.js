@@ -6,17 +6,14 @@
 // Payloads sent: offer/answer -> {type, sdp} (an RTCSessionDescriptionInit);
 // ice -> RTCIceCandidateInit {candidate, sdpMid, sdpMLineIndex}. Reading is
 // lenient ({sdp: {...}} / {candidate: {...}} wrappers are accepted too).
+import { pageConfig } from '../config.js';
 import { h } from '../dom.js';
 import { displayName } from '../format.js';
 import { announce, showError } from './notify.js';
 import { gettext } from '../i18n.js';
 
 function iceServers() {
-  try {
-    return JSON.parse(document.getElementById('im-ice-servers')?.textContent || '[]');
-  } catch {
-    return [];
-  }
+  return pageConfig('im-ice-servers', []);
 }
 
 const RING_TIMEOUT_MS = 60000;

@@ -1,4 +1,5 @@
 // Rendering of one message element (<li data-msg-id data-seq data-status>).
+import { pageConfig } from '../config.js';
 import { icon } from './icons.js';
 import { h, safeUrl } from '../dom.js';
 import { clockTime, coords, duration, fileSize, fullTime, messagePreview, osmUrl, systemSentence } from '../format.js';
@@ -8,8 +9,8 @@ import { menuButton } from './menu.js';
 import { richText } from './richtext.js';
 
 const RECALL_WINDOW_MS = 120 * 1000;
-// The server's default IM_EDIT_WINDOW; a shorter one answers edit_expired, shown as an error.
-const EDIT_WINDOW_MS = 86400 * 1000;
+// The server's IM_EDIT_WINDOW (seconds), from the page's JSON block.
+const EDIT_WINDOW_MS = pageConfig('im-edit-window', 86400) * 1000;
 // The React picker: a few common emoji (any one emoji is accepted by the server).
 export const REACTION_EMOJI = ['👍', '❤️', '😂', '😮', '😢', '🙏', '🎉', '👀'];
 const STATUS_TEXT = {
