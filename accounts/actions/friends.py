@@ -87,12 +87,18 @@ def check_send_request(sender: User, to_user_id: object, message: object = "") -
         return request, True
 
 
-def access_incoming_request(user: User, request_id: object) -> FriendRequest:
+def _access_request(request_id: object, **side: User) -> FriendRequest:
+    """A request on the caller's side (`to_user` or `from_user`); anyone else's is not found
+    (its existence is not revealed)."""
     try:
         return FriendRequest.objects.select_related("from_user", "to_user").get(
-            id=as_id(request_id, strings=True), to_user=user)
+            id=as_id(request_id, strings=True), **side)
     except FriendRequest.DoesNotExist:
         raise not_found(gettext("No such friend request.")) from None
+
+
+def access_incoming_request(user: User, request_id: object) -> FriendRequest:
+    return _access_request(request_id, to_user=user)
 
 
 def do_accept(request: FriendRequest) -> FriendRequest:
@@ -113,44 +119,34 @@ def do_accept(request: FriendRequest) -> FriendRequest:
         return request
 
 
-def do_reject(request: FriendRequest) -> FriendRequest:
+def _do_close(request: FriendRequest, status: str, notify: list[int]) -> FriendRequest:
+    """A pending request rejected or cancelled (again: no change); an answered one: conflict."""
     with transaction.atomic():
         lock_pair(request.from_user_id, request.to_user_id)
         request.refresh_from_db()
-        if request.status == FriendRequest.Status.REJECTED:
+        if request.status == status:
             return request
         if request.status != FriendRequest.Status.PENDING:
             raise ImError("conflict", answered_message(request))
-        request.status = FriendRequest.Status.REJECTED
+        request.status = status
         request.answered_at = timezone.now()
         request.save(update_fields=["status", "answered_at"])
-        _notify_request(request, [request.from_user_id, request.to_user_id])
+        _notify_request(request, notify)
         return request
 
 
+def do_reject(request: FriendRequest) -> FriendRequest:
+    return _do_close(request, FriendRequest.Status.REJECTED, [request.from_user_id, request.to_user_id])
+
+
 def access_outgoing_request(user: User, request_id: object) -> FriendRequest:
-    """A request the caller sent; anyone else's is not found (its existence is not revealed)."""
-    try:
-        return FriendRequest.objects.select_related("from_user", "to_user").get(id=int(request_id), from_user=user)  # type: ignore[arg-type]
-    except (TypeError, ValueError, FriendRequest.DoesNotExist):
-        raise not_found(gettext("No such friend request.")) from None
+    return _access_request(request_id, from_user=user)
 
 
 def do_cancel(request: FriendRequest) -> FriendRequest:
     """The requester takes a pending request back; the addressee's devices are told (a
     `friend_request` frame with status `cancelled`), so it leaves their list."""
-    with transaction.atomic():
-        lock_pair(request.from_user_id, request.to_user_id)
-        request.refresh_from_db()
-        if request.status == FriendRequest.Status.CANCELLED:
-            return request
-        if request.status != FriendRequest.Status.PENDING:
-            raise ImError("conflict", answered_message(request))
-        request.status = FriendRequest.Status.CANCELLED
-        request.answered_at = timezone.now()
-        request.save(update_fields=["status", "answered_at"])
-        _notify_request(request, [request.to_user_id])
-        return request
+    return _do_close(request, FriendRequest.Status.CANCELLED, [request.to_user_id])
 
 
 def pending_requests(user: User, direction: str) -> QuerySet[FriendRequest]:
