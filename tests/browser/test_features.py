@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from accounts.models import User
 from conversations.actions.direct import check_open_direct
 from tests.browser.ui import (
+    chatting,
     conversation_item,
     conversation_list,
     in_thread,
@@ -50,11 +51,7 @@ def png_bytes() -> bytes:
 
 def test_image_location_and_recall_reach_the_other_side(open_page, people):
     people("ann", "ben")
-    ann, ben = open_page(), open_page()
-    login(ann, "ann_f")
-    login(ben, "ben_f")
-    open_conversation(ann, "Ben")
-    open_conversation(ben, "Ann")
+    ann, ben = chatting(open_page)
 
     ann.locator("input[type=file][accept^='image/']").set_input_files(
         {"name": "sky.png", "mimeType": "image/png", "buffer": png_bytes()})

@@ -12,6 +12,7 @@ from conversations.actions.direct import direct_id
 from groups.actions.manage import check_create_group
 from tests.browser.test_features import people  # noqa: F401 (fixture)
 from tests.browser.ui import (
+    chatting,
     conversation_item,
     in_thread,
     login,
@@ -42,11 +43,7 @@ def test_reply_quotes_the_original_which_a_click_brings_back_even_from_older_his
         return first
 
     original = in_thread(seed)  # one thread: one database connection, not one per message
-    ann, ben = open_page(), open_page()
-    login(ann, "ann_f")
-    login(ben, "ben_f")
-    open_conversation(ann, "Ben")
-    open_conversation(ben, "Ann")
+    ann, ben = chatting(open_page)
     expect(message_with_text(ann, "filler 54")).to_be_attached()
     ann.locator(".messages-scroll").evaluate("el => { el.scrollTop = 0; }")  # scrolling back loads older history
     choose(ann, "where do we meet?", "Reply")
@@ -77,11 +74,7 @@ def test_reply_quotes_the_original_which_a_click_brings_back_even_from_older_his
 
 def test_reactions_by_keyboard_with_counts_own_highlight_and_names(open_page, people):  # noqa: F811
     people("ann", "ben")
-    ann, ben = open_page(), open_page()
-    login(ann, "ann_f")
-    login(ben, "ben_f")
-    open_conversation(ann, "Ben")
-    open_conversation(ben, "Ann")
+    ann, ben = chatting(open_page)
     send_text(ben, "lunch at noon?")
     expect(message_with_text(ann, "lunch at noon?")).to_be_visible()
 
@@ -123,11 +116,7 @@ def test_reactions_by_keyboard_with_counts_own_highlight_and_names(open_page, pe
 
 def test_edit_from_the_menu_shows_the_new_text_marked_edited(open_page, people):  # noqa: F811
     people("ann", "ben")
-    ann, ben = open_page(), open_page()
-    login(ann, "ann_f")
-    login(ben, "ben_f")
-    open_conversation(ann, "Ben")
-    open_conversation(ben, "Ann")
+    ann, ben = chatting(open_page)
     send_text(ann, "see you tomorow")
     expect(message_with_text(ben, "see you tomorow")).to_be_visible()
     expect(message_with_text(ann, "see you tomorow")).to_have_attribute("data-status", "read")

@@ -10,6 +10,7 @@ from groups.actions.manage import check_create_group
 from tests.browser.conftest import PHONE
 from tests.browser.test_features import people  # noqa: F401 (fixture)
 from tests.browser.ui import (
+    chatting,
     conversation_item,
     in_thread,
     login,
@@ -43,11 +44,7 @@ def show(page: Page) -> None:
 
 def test_addresses_become_links_and_every_character_stays_text(open_page, people):  # noqa: F811
     people("ann", "ben")
-    ann, ben = open_page(), open_page()
-    login(ann, "ann_f")
-    login(ben, "ben_f")
-    open_conversation(ann, "Ben")
-    open_conversation(ben, "Ann")
+    ann, ben = chatting(open_page)
     text = "docs: https://example.com/a_(b)?x=1&y=<i>2</i>, also www.example.org/path. <script>alert(1)</script>"
     send_text(ann, text)
     message = message_with_text(ben, "docs:")

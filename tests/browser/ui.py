@@ -68,6 +68,16 @@ def open_conversation(page: Page, name: str) -> None:
     expect(page.locator("#conversation-title")).to_have_text(name)
 
 
+def chatting(open_page: Callable[..., Page]) -> tuple[Page, Page]:
+    """Ann and Ben (users made by `people("ann", "ben")`) signed in, each in their conversation."""
+    ann, ben = open_page(), open_page()
+    login(ann, "ann_f")
+    login(ben, "ben_f")
+    open_conversation(ann, "Ben")
+    open_conversation(ben, "Ann")
+    return ann, ben
+
+
 def send_text(page: Page, text: str) -> None:
     box = page.get_by_role("textbox", name="Message")
     box.fill(text)
