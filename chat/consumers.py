@@ -34,9 +34,11 @@ from imsite.nul import contains_nul
 from imsite.realtime import heartbeats, node
 from imsite.realtime.pipeline import Frame, Pipeline
 from imsite.realtime.push_order import PushOrder
+from imsite.realtime.state import get_state
 
 MAX_FRAME_BYTES = 64 * 1024  # per WebSocket message, in both directions
 MAX_ARRAY_FRAMES = 1000  # frames in one batch-mode message
+DRAIN_SECONDS = 5.0  # a closed socket's received work may take this long before its device is forgotten
 log = logging.getLogger(__name__)
 
 
@@ -49,7 +51,7 @@ def connect_batch() -> Batcher[Connecting]:
     return batcher("connect", do_connect_many)
 
 
-def acks_batch() -> Batcher[receipts.Pushed | receipts.Delivered]:
+def acks_batch() -> Batcher[receipts.Pushed | receipts.Delivered | receipts.Gone]:
     return batcher("acks", receipts.do_device_acks)
 
 
@@ -140,6 +142,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _offline_push(self, setup: Setup) -> None:
         page, after = setup.unacknowledged, setup.after
+        if setup.settling:
+            # Another socket of the user is closing, maybe on another node: what it received (its
+            # last `delivered`) is applied first, or the push would repeat what it acknowledged.
+            deadline = time.monotonic() + DRAIN_SECONDS
+            while time.monotonic() < deadline and await db(get_state().closing_users)([self.user_id]):
+                await asyncio.sleep(0.02)
+            page, after = await db(delivery.collect_unacknowledged)(self.user_id)
         while page:
             for message in page:  # at most the baseline seq, hence written without the order check
                 self._register(message)
@@ -148,22 +157,29 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if after is None:
                 break
             page, after = await db(delivery.collect_unacknowledged)(self.user_id, after)
-        await self.write_frames([frame for _, frame in setup.queued] + [{"type": "synced"}])
         if setup.queued:  # forgotten only once written: a crash before this pushes them again
+            await self.write_frames([frame for _, frame in setup.queued])
             await db(forget_frames)([frame_id for frame_id, _ in setup.queued])
+        # `synced` means the offline push is settled, the queued frames forgotten included.
+        await self.write_frames([{"type": "synced"}])
 
     async def disconnect(self, code: int) -> None:
         if not getattr(self, "registered", False):
             return
-        self.pipeline.close()
         heartbeats.forget(self)
+        # What was received counts even if the socket closed right after (a last `delivered`, a
+        # `read` queued behind a send): it is applied, unanswered, before the device is forgotten.
+        await db(get_state().closing_add)(self.user_id, self.channel_name, DRAIN_SECONDS)
+        await self.pipeline.drain(DRAIN_SECONDS)
         await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
         if self.auth.token_id:
             await self.channel_layer.group_discard(token_group(self.auth.token_id), self.channel_name)
         if self.auth.session:
             await self.channel_layer.group_discard(session_sockets_group(self.user_id), self.channel_name)
         node.connection_closed()
-        await db(ephemeral.do_device_gone)(self.user_id, self.channel_name)
+        # Through the acks batch: after the pushes this socket registered there, which would
+        # otherwise stay pending for a device already forgotten.
+        await acks_batch().submit(receipts.Gone(self.user_id, self.channel_name))
 
     async def heartbeat_timed_out(self) -> None:
         metrics.ERRORS.labels(code="4408").inc()

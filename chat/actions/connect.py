@@ -32,6 +32,7 @@ class Setup:
     unacknowledged: list[dict[str, Any]]  # the offline push's first page
     after: dict[str, int] | None  # where its next page starts; None: there is none
     queued: list[tuple[int, dict[str, Any]]]  # outbox frames (id, frame), oldest first
+    settling: bool  # another socket of the user is closing: the offline push waits for it
 
 
 def do_connect_many(sockets: Sequence[Connecting]) -> list[Setup]:
@@ -42,6 +43,9 @@ def do_connect_many(sockets: Sequence[Connecting]) -> list[Setup]:
     state = get_state()
     firsts = state.add_devices([(s.user_id, s.channel, settings.IM_NODE_NAME) for s in sockets])
     user_ids = sorted({s.user_id for s in sockets})
+    # Read before the offline push: a socket of the user no longer closing at this read had the
+    # work it received applied already (chat/consumers.py, disconnect).
+    closing = state.closing_users(user_ids)
     baselines = push_baselines(user_ids)
     friends = friend_ids_of(user_ids)
     online = state.online_users(sorted({f for ids in friends.values() for f in ids}))
@@ -56,4 +60,5 @@ def do_connect_many(sockets: Sequence[Connecting]) -> list[Setup]:
         unacknowledged=pages[s.user_id][0],
         after=pages[s.user_id][1],
         queued=queued[s.user_id],
+        settling=s.user_id in closing,
     ) for s in sockets]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from chat.actions.delivery import register_pushes
+from chat.actions.ephemeral import do_device_gone
 from chat.models import Message
 from conversations.actions.access import access_membership, access_memberships, member_of
 from conversations.actions.direct import peer_of
@@ -76,6 +77,14 @@ class Pushed:
     channel: str
     user_id: int
     message: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Gone:
+    """A device whose socket closed, once the work it received ran (chat/actions/ephemeral.py)."""
+
+    user_id: int
+    channel: str
 
 
 def _top(membership: Membership) -> int:
@@ -178,15 +187,19 @@ def do_mark_delivered(user_id: int, conversation_id: Any, raw_ids: Any, channel:
     return result
 
 
-def do_device_acks(items: list[Pushed | Delivered]) -> list[list[str] | ImError | None]:
+def do_device_acks(items: list[Pushed | Delivered | Gone]) -> list[list[str] | ImError | None]:
     """The receiving side's batch (imsite/batching.py): the pushes are registered as pending
     first, then the `delivered` frames run; a device acknowledges only what was pushed to it
-    earlier, hence in this batch or an earlier one."""
+    earlier, hence in this batch or an earlier one. Devices gone go last: no push registered
+    for them in this batch stays pending."""
     register_pushes([(item.channel, item.user_id, item.message) for item in items if isinstance(item, Pushed)])
     deliveries = [(index, item) for index, item in enumerate(items) if isinstance(item, Delivered)]
     results: list[list[str] | ImError | None] = [None] * len(items)
     for (index, _), result in zip(deliveries, do_mark_delivered_many([item for _, item in deliveries]), strict=True):
         results[index] = result
+    for item in items:
+        if isinstance(item, Gone):
+            do_device_gone(item.user_id, item.channel)
     return results
 
 

@@ -50,6 +50,20 @@ class Pipeline:
     def serial(self, run: Serial) -> None:
         self._queue(run, True, self._slot())
 
+    async def drain(self, timeout: float) -> None:
+        """The socket closed: nothing more is written, but the work already received runs to
+        its end (at most `timeout` seconds), so that what the client sent counts; then `close`."""
+        self._closed = True
+        if self._writer is not None:
+            self._writer.cancel()
+        pending = [answer for answer in self._answers if not answer.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+        for answer in self._answers:  # unwritten; a failure among them is only logged
+            if answer.done() and not answer.cancelled() and (exc := answer.exception()) is not None:
+                log.warning("frame failed after its socket closed", exc_info=exc)
+        self.close()
+
     def close(self) -> None:
         self._closed = True
         for task in (self._runner, self._writer):

@@ -10,6 +10,7 @@ its next retry).
 
 import enum
 import json
+import math
 import threading
 import time
 import uuid
@@ -81,6 +82,7 @@ class MemoryState(_Shared):
         self.buckets: dict[str, tuple[float, float]] = {}
         self.windows: dict[str, dict[str, float]] = {}
         self.pending: dict[tuple[str, int], tuple[float, PendingPush]] = {}
+        self.closing: dict[int, dict[str, float]] = {}  # user -> channel -> until when
 
     # nodes
     def register_node(self, name: str, url: str, connections: int) -> None:
@@ -116,10 +118,21 @@ class MemoryState(_Shared):
         with self._lock:
             devices = self.devices.get(user_id, {})
             devices.pop(channel, None)
+            if self.closing.get(user_id, {}).pop(channel, None) is not None and not self.closing[user_id]:
+                del self.closing[user_id]
             if not devices:
                 self.devices.pop(user_id, None)
                 return True
             return False
+
+    def closing_add(self, user_id: int, channel: str, ttl: float) -> None:
+        with self._lock:
+            self.closing.setdefault(user_id, {})[channel] = time.time() + ttl
+
+    def closing_users(self, user_ids: list[int]) -> set[int]:
+        now = time.time()
+        with self._lock:
+            return {uid for uid in user_ids if any(until > now for until in self.closing.get(uid, {}).values())}
 
     def devices_of(self, user_ids: list[int]) -> dict[int, dict[str, str]]:
         with self._lock:
@@ -484,6 +497,7 @@ class RedisState(_Shared):
         node = self.r.hget(key, channel)
         pipe = self.r.pipeline()
         pipe.hdel(key, channel)
+        pipe.zrem(f"im:closing:{user_id}", channel)
         if node is not None:
             pipe.srem(f"im:nodech:{node.decode()}", f"{user_id} {channel}")
         pipe.hgetall(key)
@@ -491,6 +505,23 @@ class RedisState(_Shared):
         # The node removing its own device is alive, registered yet or not (e.g. just after a flush).
         live = self._live_node_names() | ({node.decode()} if node is not None else set())
         return not any(n.decode() in live for n in after.values())
+
+    def closing_add(self, user_id: int, channel: str, ttl: float) -> None:
+        """A device whose socket closed and whose received work still runs (at most `ttl` seconds)."""
+        key = f"im:closing:{user_id}"
+        pipe = self.r.pipeline()
+        pipe.zadd(key, {channel: time.time() + ttl})
+        pipe.expire(key, math.ceil(ttl) + 1)
+        pipe.execute()
+
+    def closing_users(self, user_ids: list[int]) -> set[int]:
+        """The users with a device closing (until `remove_device`, or its time is up)."""
+        if not user_ids:
+            return set()
+        pipe = self.r.pipeline(transaction=False)
+        for uid in user_ids:
+            pipe.zcount(f"im:closing:{uid}", time.time(), "+inf")
+        return {uid for uid, count in zip(user_ids, pipe.execute(), strict=True) if count}
 
     def devices_of(self, user_ids: list[int]) -> dict[int, dict[str, str]]:
         """Each user's connected devices (channel -> node) on live nodes."""
