@@ -110,6 +110,8 @@ async def test_batch_mode_arrays_and_the_order_of_answers(make_user, make_friend
     alice, bob, cid = await _pair(make_user, make_friends)
     a, b = await connect(alice, batch=True), await connect(bob)
     assert a.hello["batch"] is True and "batch" not in b.hello
+    # Bob came online after Alice: she is told (at a moment of its own, so taken here).
+    assert (await a.recv_type("presence"))["user_id"] == bob.id
     ids = await _reserve(a, 3)
     await a.send([_send(ids[0], cid, "one"), 42, {"type": "nope"}, _send("x", cid, "bad id"),
                   {"type": "send", "conversation_id": cid}, _send(ids[1], cid, "two"), {"type": "ping"}])
