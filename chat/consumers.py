@@ -125,7 +125,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Live pushes start above the baseline; the offline push covers what is at most it.
         self.order = PushOrder(setup.baseline)
         self.registered = True
-        node.connection_opened()
+        node.connection_opened(self.user_id, self.channel_name)
         timeout = settings.IM_HEARTBEAT_TIMEOUT
         hello: Frame = {
             "type": "hello", "user_id": self.user_id, "node": settings.IM_NODE_NAME,
@@ -176,7 +176,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(token_group(self.auth.token_id), self.channel_name)
         if self.auth.session:
             await self.channel_layer.group_discard(session_sockets_group(self.user_id), self.channel_name)
-        node.connection_closed()
+        node.connection_closed(self.channel_name)
         # Through the acks batch: after the pushes this socket registered there, which would
         # otherwise stay pending for a device already forgotten.
         await acks_batch().submit(receipts.Gone(self.user_id, self.channel_name))

@@ -305,13 +305,15 @@ def after_store_many(stored: list[Stored]) -> None:
     # The sender's other devices get their message too. Sent from a socket that is the sender's
     # only one, the echo would just come back to it to be dropped: not sent. Presence is read
     # after the mirrors committed: a device connecting meanwhile has the message below its push
-    # baseline (history, not push), or is seen here.
+    # baseline (history, not push), or is seen here. Alone only if presence names the sending
+    # socket and nothing else: presence lost with Redis (until the nodes register their sockets
+    # again) knows no device at all, and then the echo goes out.
     devices = get_state().devices_of(sorted({m.sender_id for _, m, exclude in stored if exclude}))
     for (conversation, message, exclude_channel), snapshot in zip(stored, snapshots, strict=True):
         recipients = members[conversation.id]
         sender = message.sender_id
         send_event({"type": "message", "message": snapshot}, [uid for uid in recipients if uid != sender])
-        alone = exclude_channel is not None and set(devices[sender]) <= {exclude_channel}
+        alone = exclude_channel is not None and set(devices[sender]) == {exclude_channel}
         if sender in recipients and not alone:
             own = dict(snapshot, status="sent") if conversation.kind == "direct" else snapshot
             send_event({"type": "message", "message": own}, [sender], exclude_channel=exclude_channel)

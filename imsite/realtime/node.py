@@ -1,5 +1,7 @@
-"""This connection node: its open-connection count and its entry in the node registry, refreshed
-every few seconds by a daemon thread (daphne has no lifespan hook)."""
+"""This connection node: its open sockets and its entry in the node registry, refreshed every few
+seconds by a daemon thread (daphne has no lifespan hook). When the refresh finds the entry gone
+while the node runs, the shared state was lost (Redis restarted empty): the node registers the
+presence of every socket it holds again, or senders would see their users offline for good."""
 
 import logging
 import threading
@@ -12,30 +14,38 @@ from imsite.realtime.state import get_state
 HEARTBEAT_SECONDS = 5.0
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
-_connections = 0
+_sockets: dict[str, int] = {}  # channel name -> user id of every registered socket of this node
 _started = False
 
 
-def connection_opened() -> None:
-    global _connections
+def connection_opened(user_id: int, channel: str) -> None:
     with _lock:
-        _connections += 1
+        _sockets[channel] = user_id
     metrics.CONNECTIONS.labels(node=settings.IM_NODE_NAME).inc()
 
 
-def connection_closed() -> None:
-    global _connections
+def connection_closed(channel: str) -> None:
     with _lock:
-        _connections -= 1
+        _sockets.pop(channel, None)
     metrics.CONNECTIONS.labels(node=settings.IM_NODE_NAME).dec()
 
 
 def connection_count() -> int:
-    return _connections
+    return len(_sockets)
 
 
 def register_now() -> None:
-    get_state().register_node(settings.IM_NODE_NAME, settings.IM_PUBLIC_WS_URL, _connections)
+    """Refresh the node's entry; if the store had lost it, register every socket's presence again
+    (one transaction). A socket closing at that very moment may be left registered: its pushes
+    then wait for acks that never come, and are dropped after the last retry."""
+    state = get_state()
+    if state.register_node(settings.IM_NODE_NAME, settings.IM_PUBLIC_WS_URL, len(_sockets)):
+        return
+    with _lock:
+        sockets = list(_sockets.items())
+    if sockets:
+        log.warning("node registry entry was lost: registering %d sockets again", len(sockets))
+        state.add_devices([(user_id, channel, settings.IM_NODE_NAME) for channel, user_id in sockets])
 
 
 def _beat(stop: threading.Event) -> None:

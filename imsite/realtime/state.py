@@ -85,9 +85,12 @@ class MemoryState(_Shared):
         self.closing: dict[int, dict[str, float]] = {}  # user -> channel -> until when
 
     # nodes
-    def register_node(self, name: str, url: str, connections: int) -> None:
+    def register_node(self, name: str, url: str, connections: int) -> bool:
+        """Refresh the node's entry; whether it was there (not: a first start, or a store that lost it)."""
         with self._lock:
+            known = name in self.nodes
             self.nodes[name] = (time.time(), url, connections)
+            return known
 
     def unregister_node(self, name: str) -> None:
         with self._lock:
@@ -432,12 +435,15 @@ class RedisState(_Shared):
         self._claim_sends = self.r.register_script(_CLAIM_SENDS)
 
     # nodes
-    def register_node(self, name: str, url: str, connections: int) -> None:
+    def register_node(self, name: str, url: str, connections: int) -> bool:
+        """Refresh the node's entry; whether it was there. Not there while the node runs: Redis
+        restarted empty (or was flushed), and with it this node's presence entries."""
         pipe = self.r.pipeline(transaction=False)
+        pipe.exists(f"im:node:{name}")
         pipe.zadd("im:nodes", {name: time.time()})
         pipe.hset(f"im:node:{name}", mapping={"url": url, "connections": connections})
         pipe.expire(f"im:node:{name}", int(NODE_TTL * 4))
-        pipe.execute()
+        return bool(pipe.execute()[0])
 
     def unregister_node(self, name: str) -> None:
         self.r.zrem("im:nodes", name)
