@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -103,6 +104,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     user_id: int
     auth: SocketAuth
     batch = False
+    peer_gone = False
 
     async def connect(self) -> None:
         await self.accept()
@@ -353,6 +355,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
     }
 
     # --- frames out -------------------------------------------------------------------------------
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
+        """A write after the peer has gone is dropped instead of raising: the raise ended the whole
+        consumer, and with it the frames the peer sent before leaving (their `delivered`s, queued
+        behind the pushes) and the disconnect. What was not written stays unacknowledged, so the
+        offline push brings it on the next connect."""
+        if self.peer_gone:
+            return
+        try:
+            await super().send(text_data, bytes_data, close)
+        except Disconnected:  # daphne (autobahn): the socket closed under this write
+            self.peer_gone = True
+
     async def write_frames(self, frames: list[Frame]) -> None:
         """Write frames in order: one WebSocket message each, or for a batch-mode client as few
         arrays as the limits allow (MAX_ARRAY_FRAMES frames, MAX_FRAME_BYTES bytes each)."""
