@@ -257,7 +257,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Not a refusal but a failure (a database or Redis outage): the client reconnects and
         # retries its unanswered frames, which is safe (sends are idempotent by msg_id).
         log.error("frame failed; closing the socket", exc_info=exc)
-        await self.close(code=1011)
+        # 4500, not 1011: an application may close only with 1000 or 3000-4999 (autobahn refused
+        # 1011 with an exception that ended the socket's writer, leaving it open and mute).
+        await self.close(code=4500)
 
     @staticmethod
     def _require(frame: dict, *names: str) -> None:
