@@ -33,7 +33,7 @@ from imsite.events import session_sockets_group, token_group, user_group
 from imsite.inputs import read_int
 from imsite.nul import contains_nul
 from imsite.realtime import heartbeats, node
-from imsite.realtime.pipeline import Frame, Pipeline
+from imsite.realtime.pipeline import Frame, Pipeline, node_admission
 from imsite.realtime.push_order import PushOrder
 from imsite.realtime.state import get_state
 
@@ -117,7 +117,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user_id = self.auth.user_id
         self.batch = _batch_mode(self.scope)
         self.last_rx = time.monotonic()
-        self.pipeline = Pipeline(self.write_frames, self._answer_failed)
+        self.pipeline = Pipeline(self.write_frames, self._answer_failed, limit=settings.IM_SOCKET_FRAMES_IN_FLIGHT,
+                                 node=node_admission(settings.IM_NODE_FRAMES_IN_FLIGHT))
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         if self.auth.token_id:
             await self.channel_layer.group_add(token_group(self.auth.token_id), self.channel_name)
@@ -199,7 +200,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- frames in --------------------------------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         self.last_rx = time.monotonic()
-        raw = text_data if text_data is not None else bytes_data
+        # Past the frames-in-flight limits the message waits in the socket's inbox.
+        self.pipeline.receive(text_data if text_data is not None else bytes_data, self._message)
+
+    def _message(self, raw: str | bytes | None) -> None:
         if raw is None or _too_large(raw):
             self._refuse("too_large", gettext("Frames are limited to %(count)d bytes.") % {"count": MAX_FRAME_BYTES})
             return

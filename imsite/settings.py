@@ -178,6 +178,10 @@ IM_HEARTBEAT_TIMEOUT = env_float("IM_HEARTBEAT_TIMEOUT", 90)
 IM_ACK_RETRY_DELAYS = [float(x) for x in env_list("IM_ACK_RETRY_DELAYS", "5,30,300")]
 IM_RECALL_WINDOW = env_float("IM_RECALL_WINDOW", 120)
 IM_SEND_RATE = env_float("IM_SEND_RATE", 20)
+# Frames received and not yet answered, per socket and per node, before a socket stops reading
+# (imsite/realtime/pipeline.py): under overload the node holds its capacity.
+IM_SOCKET_FRAMES_IN_FLIGHT = env_int("IM_SOCKET_FRAMES_IN_FLIGHT", 200)
+IM_NODE_FRAMES_IN_FLIGHT = env_int("IM_NODE_FRAMES_IN_FLIGHT", 1000)
 IM_MAX_GROUP_MEMBERS = env_int("IM_MAX_GROUP_MEMBERS", 500)
 IM_MAX_UPLOAD_BYTES = env_int("IM_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 # Decompression-bomb limit of uploaded images: pixels, all frames counted (chat/actions/media.py).
