@@ -3,10 +3,9 @@
 from typing import Any
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce, Greatest
 
 from accounts.representations import avatar_url, user_dict
-from chat.models import Mention
+from conversations import hooks
 from conversations.models import Membership
 from imsite.timefmt import iso
 
@@ -25,16 +24,12 @@ def with_list_data(queryset: QuerySet[Membership]) -> QuerySet[Membership]:
     peer = Membership.objects.filter(conversation_id=OuterRef("conversation_id"), user_id=OuterRef("peer_id"))
     members = (Membership.objects.filter(conversation_id=OuterRef("conversation_id"), active=True)
                .order_by().values("conversation_id").annotate(n=Count("id")).values("n"))
-    # Mentions of the member above its read cursor (and clear point): unread_mentions.
-    mentions = (Mention.objects.filter(user_id=OuterRef("user_id"), conversation_id=OuterRef("conversation_id"),
-                                       seq__gt=Greatest(OuterRef("read_seq"), OuterRef("clear_seq")))
-                .order_by().values("conversation_id").annotate(n=Count("id")).values("n"))
     return queryset.select_related("conversation", "peer", "conversation__group").annotate(
         peer_read_seq=Subquery(peer.values("read_seq")[:1]),
         peer_delivered_seq=Subquery(peer.values("delivered_seq")[:1]),
         peer_delivered_extra=Subquery(peer.values("delivered_extra")[:1]),
         member_count=Subquery(members),
-        unread_mentions=Coalesce(Subquery(mentions), 0),
+        unread_mentions=hooks.unread_mentions(),
     )
 
 

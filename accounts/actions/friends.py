@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts import hooks
 from accounts.actions.users import access_user
 from accounts.models import Block, FriendRequest, Friendship, User
 from accounts.representations import friend_request_dict
@@ -50,9 +51,7 @@ def friend_ids_of(user_ids: list[int]) -> dict[int, list[int]]:
 
 
 def _notify_request(request: FriendRequest, user_ids: list[int]) -> None:
-    from chat.actions.outbox import do_notify
-
-    do_notify({"type": "friend_request", "request": friend_request_dict(request)}, user_ids)
+    hooks.notify({"type": "friend_request", "request": friend_request_dict(request)}, user_ids)
 
 
 def _make_friends(a: int, b: int) -> None:

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from accounts import hooks
 from accounts.models import Block, User
 from imsite.errors import ImError, invalid, not_found
 
@@ -83,14 +84,12 @@ def check_email(value: object) -> str:
 def do_update_profile(user: User, display_name: object = None, avatar_attachment_id: object = None,
                       set_avatar: bool = False, language: object = None, set_language: bool = False,
                       email: object = None) -> User:
-    from chat.actions.attachments import check_avatar_image
-
     fields = []
     if display_name is not None:
         user.display_name = check_display_name(display_name)
         fields.append("display_name")
     if set_avatar:
-        user.avatar = check_avatar_image(user.id, avatar_attachment_id, field="avatar_attachment_id")
+        user.avatar = hooks.check_avatar_image(user.id, avatar_attachment_id, field="avatar_attachment_id")
         fields.append("avatar")
     if email is not None:
         user.email = check_email(email)

@@ -5,6 +5,8 @@ send (chat/actions/send.py); `after_compose` records what a stored batch implies
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Count, Expression, OuterRef, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.utils.translation import gettext
 
 from chat.actions.content import check_content
@@ -99,6 +101,15 @@ def check_compose(user_id: int, membership: Membership, msg_type: Any, content: 
         raise _bad(gettext("reply_to must be a message of this conversation that you can read."))
     return Composed(msg_type, stored, search_text, attachment, original.msg_id, reply_summary(original),
                     forwarded=forward is not None)
+
+
+def unread_mentions() -> Expression:
+    """`conversations.hooks.unread_mentions`: the member's mentions above its read cursor and
+    clear point, counted in a subquery of a Membership row."""
+    mentions = (Mention.objects.filter(user_id=OuterRef("user_id"), conversation_id=OuterRef("conversation_id"),
+                                       seq__gt=Greatest(OuterRef("read_seq"), OuterRef("clear_seq")))
+                .order_by().values("conversation_id").annotate(n=Count("id")).values("n"))
+    return Coalesce(Subquery(mentions), 0)
 
 
 def mention_rows(message: Message) -> list[Mention]:
