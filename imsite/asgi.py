@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP (Django; static files through WhiteNoise) and the WebSocket at /ws."""
+"""ASGI entry point: HTTP (Django; static files through WhiteNoise, URLs from ROOT_URLCONF) and
+the WebSocket (settings.WEBSOCKET_APPLICATION: /ws, chat/routing.py)."""
 
 import os
 
@@ -7,11 +8,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imsite.settings")
 django_asgi = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up first)
-from django.urls import path  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402  (needs Django set up first)
+from django.conf import settings  # noqa: E402
+from django.utils.module_loading import import_string  # noqa: E402
 
-from accounts.socket_auth import SocketAuthMiddleware  # noqa: E402
-from chat.consumers import ChatConsumer  # noqa: E402
 from imsite import events, gc_policy, stack_patches  # noqa: E402
 from imsite.realtime import node  # noqa: E402
 from imsite.tracing import setup_tracing  # noqa: E402
@@ -32,7 +32,7 @@ class BindEventLoop:
 
 application = BindEventLoop(ProtocolTypeRouter({
     "http": django_asgi,  # static files: WhiteNoise middleware (settings)
-    "websocket": SocketAuthMiddleware(URLRouter([path("ws", ChatConsumer.as_asgi())])),
+    "websocket": import_string(settings.WEBSOCKET_APPLICATION),
 }))
 stack_patches.apply()
 node.start_heartbeat()

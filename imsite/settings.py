@@ -86,6 +86,9 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "imsite.urls"
 ASGI_APPLICATION = "imsite.asgi.application"
+# The ASGI application's WebSocket side, as ROOT_URLCONF is its HTTP side: the app that owns the
+# socket routes it, and only settings name it (imsite, the lowest layer, imports no app).
+WEBSOCKET_APPLICATION = "chat.routing.application"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/"

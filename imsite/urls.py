@@ -3,7 +3,6 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView
 
-from accounts.views import oauth
 from imsite import api_docs, errors, health
 
 handler400 = errors.bad_request
@@ -23,9 +22,7 @@ urlpatterns = [
     # set_language for the pages before sign-in (docs/api.md section 12).
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("i18n/", include("django.conf.urls.i18n")),
-    # The token endpoint with the login lockout of the password grant (docs/api.md section 11).
-    path("o/token/", oauth.TokenView.as_view()),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("o/", include("accounts.oauth_urls")),
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("conversations.urls")),
     path("api/v1/", include("chat.urls")),
