@@ -50,21 +50,40 @@ def test_the_checked_files_are_there():
     assert {"README.md", "docs/api.md", "docs/settings.md", "docs/websocket.md"} <= names
 
 
-@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_relative_links_resolve_inside_the_repository(doc: Path):
+def _link_problems(doc: Path, root: Path = ROOT) -> list[str]:
     problems = []
     for target in _links(doc.read_text(encoding="utf-8")):
         if target.startswith(EXTERNAL):
             continue
         path_part, _, anchor = target.partition("#")
         resolved = (doc.parent / path_part).resolve() if path_part else doc
-        if not resolved.is_relative_to(ROOT):
+        if not resolved.is_relative_to(root):
             problems.append(f"{target}: outside the repository")
         elif not resolved.exists():
             problems.append(f"{target}: no such file")
         elif anchor and resolved.suffix == ".md" and anchor not in _anchors(resolved):
             problems.append(f"{target}: no heading #{anchor}")
+    return problems
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_relative_links_resolve_inside_the_repository(doc: Path):
+    problems = _link_problems(doc)
     assert not problems, problems
+
+
+def test_a_link_to_an_existing_file_outside_the_repository_fails(tmp_path: Path):
+    """The check above would pass a link that works only on the author's machine if it tested
+    only that the file exists: a file beside the repository, or an absolute path, is refused."""
+    repo, beside = tmp_path / "repo", tmp_path / "elsewhere"
+    (repo / "docs").mkdir(parents=True)
+    beside.mkdir()
+    (beside / "notes.md").write_text("# Notes\n")
+    (repo / "docs" / "guide.md").write_text("# Guide\n")
+    readme = repo / "README.md"
+    readme.write_text(f"[guide](docs/guide.md#guide), [notes](../elsewhere/notes.md), [abs]({beside}/notes.md)\n")
+    assert _link_problems(readme, repo) == ["../elsewhere/notes.md: outside the repository",
+                                            f"{beside}/notes.md: outside the repository"]
 
 
 def test_nothing_refers_to_files_outside_the_repository():
