@@ -22,6 +22,7 @@ urlpatterns = [
     # set_language for the pages before sign-in (docs/api.md section 12).
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # OAuth2, the token endpoint with the login lockout of the password grant (docs/api.md section 11).
     path("o/", include("accounts.oauth_urls")),
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("conversations.urls")),
