@@ -36,6 +36,7 @@ from accounts.models import User
 from accounts.representations import user_dict
 from chat.models import Message, PushDelivery, PushSubscription
 from conversations.models import Conversation, Membership
+from imsite.batching import after_answers
 from imsite.errors import ImError, invalid, not_found
 from imsite.inputs import as_id
 from imsite.pagination import page_by_id
@@ -181,8 +182,8 @@ def schedule_push(messages: list[Message]) -> None:
     from chat.tasks import push_messages  # the tasks wrap this module's actions
 
     items = [[m.conversation_id, str(m.msg_id)] for m in messages if m.type != Message.Type.SYSTEM]
-    if items:
-        transaction.on_commit(lambda: _later(settings.IM_PUSH_DELAY, push_messages, items))
+    if items:  # queued after the batch's answers: the `ack` does not wait for the broker
+        transaction.on_commit(lambda: after_answers(lambda: _later(settings.IM_PUSH_DELAY, push_messages, items)))
 
 
 # --- sending ---------------------------------------------------------------------------------------
