@@ -34,8 +34,8 @@ from imsite.inputs import read_int
 from imsite.nul import contains_nul
 from imsite.realtime import heartbeats, node
 from imsite.realtime.pipeline import Frame, Pipeline, node_admission
+from imsite.realtime.presence import presence
 from imsite.realtime.push_order import PushOrder
-from imsite.realtime.state import get_state
 
 MAX_FRAME_BYTES = 64 * 1024  # per WebSocket message, in both directions
 MAX_ARRAY_FRAMES = 1000  # frames in one batch-mode message
@@ -149,7 +149,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Another socket of the user is closing, maybe on another node: what it received (its
             # last `delivered`) is applied first, or the push would repeat what it acknowledged.
             deadline = time.monotonic() + DRAIN_SECONDS
-            while time.monotonic() < deadline and await db(get_state().closing_users)([self.user_id]):
+            while time.monotonic() < deadline and await db(presence().closing_users)([self.user_id]):
                 await asyncio.sleep(0.02)
             page, after = await db(delivery.collect_unacknowledged)(self.user_id)
         while page:
@@ -172,7 +172,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         heartbeats.forget(self)
         # What was received counts even if the socket closed right after (a last `delivered`, a
         # `read` queued behind a send): it is applied, unanswered, before the device is forgotten.
-        await db(get_state().closing_add)(self.user_id, self.channel_name, DRAIN_SECONDS)
+        await db(presence().closing_add)(self.user_id, self.channel_name, DRAIN_SECONDS)
         await self.pipeline.drain(DRAIN_SECONDS)
         await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
         if self.auth.token_id:

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
 
-from imsite.realtime.state import get_state
+from imsite.realtime.store import redis_client
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -22,7 +22,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
             checks[alias] = f"error: {exc.__class__.__name__}"
     if settings.REDIS_URL:
         try:
-            get_state().r.ping()
+            redis_client().ping()
             checks["redis"] = "ok"
         except Exception as exc:
             checks["redis"] = f"error: {exc.__class__.__name__}"

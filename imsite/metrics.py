@@ -21,10 +21,10 @@ CELERY_QUEUE_LENGTH = Gauge("im_celery_queue_length", "Tasks waiting in a Celery
 
 
 def _pending_acks() -> float:
-    from imsite.realtime.state import get_state
+    from imsite.realtime.pending import pending
 
     try:
-        return float(get_state().pending_count())
+        return float(pending().count())
     except Exception:  # Redis down: the scrape still answers; the gap shows on the dashboard
         return float("nan")
 
@@ -32,12 +32,12 @@ def _pending_acks() -> float:
 def _celery_queue_length() -> float:
     from django.conf import settings
 
-    from imsite.realtime.state import get_state
+    from imsite.realtime.store import redis_client
 
     if not settings.REDIS_URL:
         return 0.0  # the embedded default runs background work in-process: no queue
     try:
-        return float(get_state().r.llen("celery"))
+        return float(redis_client().llen("celery"))
     except Exception:
         return float("nan")
 

@@ -56,9 +56,9 @@ class SnowflakeGenerator:
 
 
 def _lease_node_id() -> int:
-    from imsite.realtime.state import get_state
+    from imsite.realtime.registry import registry
 
-    return get_state().lease_snowflake_node(LEASE_SECONDS)
+    return registry().lease_snowflake_node(LEASE_SECONDS)
 
 
 _generator: SnowflakeGenerator | None = None
@@ -77,9 +77,9 @@ def generator() -> SnowflakeGenerator:
             node = int(pinned) if pinned else _lease_node_id()
             _generator, _generator_pid, _leased_at = SnowflakeGenerator(node), pid, time.monotonic()
         elif not pinned and time.monotonic() - _leased_at > RENEW_SECONDS:
-            from imsite.realtime.state import get_state
+            from imsite.realtime.registry import registry
 
-            if not get_state().renew_snowflake_node(_generator.node_id, LEASE_SECONDS):
+            if not registry().renew_snowflake_node(_generator.node_id, LEASE_SECONDS):
                 # Idle past the lease and another process took the id: never share it, take another.
                 _generator = SnowflakeGenerator(_lease_node_id())
             _leased_at = time.monotonic()

@@ -19,7 +19,12 @@ from accounts.actions import friends, tokens, users
 from accounts.models import User
 from imsite import events
 from imsite.realtime import node
-from imsite.realtime.state import get_state
+from imsite.realtime.claims import claims
+from imsite.realtime.pending import pending
+from imsite.realtime.presence import presence
+from imsite.realtime.registry import registry
+from imsite.realtime.store import redis_client
+from imsite.realtime.windows import windows
 from tests.skips import (  # noqa: F401  (skip report and CI check, see there)
     pytest_collectreport,
     pytest_runtest_logreport,
@@ -31,14 +36,19 @@ _names = itertools.count()
 PASSWORD = "correct horse battery staple"
 
 
+def lose_realtime_state() -> None:
+    """What a restart of an empty Redis (or of the embedded default's process state) leaves."""
+    if settings.REDIS_URL:
+        redis_client().flushdb()
+    else:  # the memory forms are made anew on next use
+        for store in (registry, presence, claims, windows, pending):
+            store.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def _clean_realtime_state() -> Iterator[None]:
     """Each test starts with empty presence, reservations, buckets and pending acks."""
-    state = get_state()
-    if settings.REDIS_URL:
-        state.r.flushdb()
-    else:
-        state.__init__()
+    lose_realtime_state()
     # This process is a live connection node (its heartbeat thread would re-register it within
     # seconds): register it now, so presence counts its sockets from the first moment.
     node.register_now()

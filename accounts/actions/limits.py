@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from imsite.errors import ImError
-from imsite.realtime.state import get_state
+from imsite.realtime.windows import windows
 
 REGISTER_WINDOW = 3600.0
 
@@ -45,9 +45,9 @@ def login_attempt(username: str) -> Iterator[LoginAttempt]:
     """Wraps one credential check for `username`; raises `rate_limited` when it is locked out
     (after IM_LOGIN_ATTEMPTS failures within IM_LOGIN_LOCKOUT seconds, until IM_LOGIN_LOCKOUT
     seconds after the last of them). A success resets the count."""
-    state, key = get_state(), login_key(username)
+    state, key = windows(), login_key(username)
     limit, window = settings.IM_LOGIN_ATTEMPTS, settings.IM_LOGIN_LOCKOUT
-    place = state.window_take(key, limit, window)
+    place = state.take(key, limit, window)
     if place is None:
         raise locked_out()
     attempt = LoginAttempt()
@@ -55,23 +55,23 @@ def login_attempt(username: str) -> Iterator[LoginAttempt]:
         yield attempt
     finally:
         if attempt.outcome == "succeeded":
-            state.window_clear(key)
+            state.clear(key)
         elif attempt.outcome == "failed":
-            state.window_fail(key, place, limit, window)
+            state.fail(key, place, limit, window)
         else:
-            state.window_drop(key, place)
+            state.drop(key, place)
 
 
 @contextlib.contextmanager
 def registration_slot(address: str) -> Iterator[None]:
     """Wraps one sign-up from the client `address`: at most IM_REGISTER_RATE accounts per address
     per hour, else `rate_limited`. A sign-up that fails gives its place back."""
-    state, key = get_state(), f"register:{address}"
-    place = state.window_take(key, settings.IM_REGISTER_RATE, REGISTER_WINDOW)
+    state, key = windows(), f"register:{address}"
+    place = state.take(key, settings.IM_REGISTER_RATE, REGISTER_WINDOW)
     if place is None:
         raise ImError("rate_limited", _("Too many accounts created from this address; try again later."))
     try:
         yield
     except BaseException:
-        state.window_drop(key, place)
+        state.drop(key, place)
         raise

@@ -24,7 +24,7 @@ from accounts.models import User
 from accounts.representations import user_dict
 from imsite.errors import ImError, invalid
 from imsite.events import send_control, session_sockets_group, token_group
-from imsite.realtime.state import get_state
+from imsite.realtime.registry import registry
 
 AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
@@ -33,7 +33,7 @@ Application = get_application_model()
 
 def pick_ws_url() -> str:
     """The live node with the fewest connections; this node when none has registered yet."""
-    nodes = get_state().live_nodes()
+    nodes = registry().live_nodes()
     if not nodes:
         return settings.IM_PUBLIC_WS_URL
     return min(nodes, key=lambda node: (node["connections"], node["name"]))["url"]

@@ -12,7 +12,7 @@ from accounts.actions.friends import friend_ids_of
 from chat.actions.delivery import first_unacknowledged_pages, push_baselines
 from chat.actions.outbox import queued_frames_of
 from imsite.events import dispatch
-from imsite.realtime.state import get_state
+from imsite.realtime.presence import presence
 
 
 @dataclass(frozen=True)
@@ -40,15 +40,14 @@ def do_connect_many(sockets: Sequence[Connecting]) -> list[Setup]:
     collect what each socket is owed. Registered before the baseline is read: a message stored
     after the read reaches the socket live (it already joined its groups); one stored before is
     in the baseline, hence in the offline push or the pull."""
-    state = get_state()
-    firsts = state.add_devices([(s.user_id, s.channel, settings.IM_NODE_NAME) for s in sockets])
+    firsts = presence().add_devices([(s.user_id, s.channel, settings.IM_NODE_NAME) for s in sockets])
     user_ids = sorted({s.user_id for s in sockets})
     # Read before the offline push: a socket of the user no longer closing at this read had the
     # work it received applied already (chat/consumers.py, disconnect).
-    closing = state.closing_users(user_ids)
+    closing = presence().closing_users(user_ids)
     baselines = push_baselines(user_ids)
     friends = friend_ids_of(user_ids)
-    online = state.online_users(sorted({f for ids in friends.values() for f in ids}))
+    online = presence().online_users(sorted({f for ids in friends.values() for f in ids}))
     for socket, first in zip(sockets, firsts, strict=True):
         if first and friends[socket.user_id]:
             dispatch({"type": "presence", "user_id": socket.user_id, "online": True}, friends[socket.user_id])

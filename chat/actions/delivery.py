@@ -14,7 +14,8 @@ from django.db.models import F, QuerySet
 from chat.models import Message
 from chat.representations import message_dict
 from conversations.models import Conversation, Membership
-from imsite.realtime.state import PendingPush, get_state
+from imsite.realtime.pending import PendingPush, pending
+from imsite.realtime.presence import presence
 from imsite.shards import shard_alias
 
 OFFLINE_PAGE = 500
@@ -28,7 +29,7 @@ def register_pushes(pushes: list[tuple[str, int, dict[str, Any]]]) -> None:
     if not delays:
         return
     now = time.time()
-    get_state().pending_add_many([
+    pending().add_many([
         (PendingPush(channel, user_id, message["conversation_id"], int(message["msg_id"]), message["seq"], 0, now),
          now + delays[0])
         for channel, user_id, message in pushes
@@ -105,13 +106,13 @@ def sweep_pending_acks(limit: int = 1000) -> int:
     once (a backlog after a worker restart): each due entry is claimed by one of them for
     CLAIM_LEASE seconds, and becomes due again if its sweeper dies before rescheduling it.
     Returns pushes re-sent."""
-    state = get_state()
+    index = pending()
     delays = settings.IM_ACK_RETRY_DELAYS
-    due = state.pending_claim(time.time(), limit, CLAIM_LEASE)
+    due = index.claim(time.time(), limit, CLAIM_LEASE)
     live: list[PendingPush] = []
     for push in due:
-        if push.attempt >= len(delays) or not state.device_alive(push.user_id, push.channel):
-            state.pending_drop(push)  # gone or done: the message waits for the user's next connect
+        if push.attempt >= len(delays) or not presence().device_alive(push.user_id, push.channel):
+            index.drop(push)  # gone or done: the message waits for the user's next connect
         else:
             live.append(push)
     by_conversation: dict[str, list[PendingPush]] = defaultdict(list)
@@ -126,16 +127,16 @@ def sweep_pending_acks(limit: int = 1000) -> int:
         for push in sorted(pushes, key=lambda p: p.seq):
             message = messages.get(push.msg_id)
             if message is None:
-                state.pending_drop(push)
+                index.drop(push)
                 continue
             # Push first, then reschedule: dying in between means one push too many, never one too few.
             async_to_sync(layer.send)(push.channel, {"type": "im.retry", "frame":
                                                      {"type": "message", "message": message_dict(message)}})
             attempt = push.attempt + 1
             if attempt < len(delays):
-                state.pending_reschedule(PendingPush(**{**push.__dict__, "attempt": attempt}),
-                                         push.pushed_at + delays[attempt])
+                index.reschedule(PendingPush(**{**push.__dict__, "attempt": attempt}),
+                                 push.pushed_at + delays[attempt])
             else:
-                state.pending_drop(push)  # last retry: afterwards it waits for the next connect
+                index.drop(push)  # last retry: afterwards it waits for the next connect
             sent += 1
     return sent

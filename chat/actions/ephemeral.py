@@ -4,7 +4,8 @@ from accounts.actions.friends import friend_ids
 from chat.actions.calls import do_end_calls_of
 from conversations.actions.access import access_membership, member_ids
 from imsite.events import dispatch
-from imsite.realtime.state import get_state
+from imsite.realtime.pending import pending
+from imsite.realtime.presence import presence
 
 
 def check_typing(user_id: int, conversation_id: object) -> None:
@@ -17,8 +18,7 @@ def do_device_gone(user_id: int, channel: str) -> None:
     """A socket closed: forget the device and its pending pushes (what it did not acknowledge is
     pushed again on the user's next connect); the last device going tells friends and ends the
     user's calls."""
-    state = get_state()
-    state.pending_drop_device(channel)
-    if state.remove_device(user_id, channel):
+    pending().drop_device(channel)
+    if presence().remove_device(user_id, channel):
         dispatch({"type": "presence", "user_id": user_id, "online": False}, friend_ids(user_id))
         do_end_calls_of(user_id)

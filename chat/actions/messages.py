@@ -14,14 +14,14 @@ from imsite import snowflake
 from imsite.errors import invalid
 from imsite.inputs import read_int
 from imsite.pagination import page_limit
-from imsite.realtime.state import get_state
+from imsite.realtime.claims import claims
 from imsite.shards import shard_alias
 
 
 def do_reserve_ids(user_id: int, count: int) -> list[str]:
     """Snowflake ids bound to this user for 24 hours, as decimal strings."""
     ids = snowflake.next_ids(count)
-    get_state().reserve_ids(user_id, ids)
+    claims().reserve_ids(user_id, ids)
     return [str(i) for i in ids]
 
 

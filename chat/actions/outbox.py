@@ -5,13 +5,13 @@ from typing import Any
 
 from chat.models import Outbox
 from imsite.events import send_event
-from imsite.realtime.state import get_state
+from imsite.realtime.presence import presence
 
 
 def do_notify(frame: dict[str, Any], user_ids: list[int], *, queue_all: bool = False) -> None:
     """`queue_all`: queue the frame for online users too (pushed live and again on their next
     connect), for idempotent frames that must not be missed by a device closing at this moment."""
-    online = get_state().online_users(sorted(set(user_ids)))
+    online = presence().online_users(sorted(set(user_ids)))
     offline = [uid for uid in set(user_ids) if queue_all or uid not in online]
     Outbox.objects.bulk_create([Outbox(user_id=uid, frame=frame) for uid in offline])
     send_event(frame, online)

@@ -40,7 +40,7 @@ from imsite.batching import after_answers
 from imsite.errors import ImError, invalid, not_found
 from imsite.inputs import as_id
 from imsite.pagination import page_by_id
-from imsite.realtime.state import get_state
+from imsite.realtime.presence import presence
 from imsite.shards import shard_alias
 from imsite.timefmt import iso
 
@@ -215,7 +215,7 @@ def _recipients(conversation: Conversation, message: Message) -> list[int]:
         conversation_id=conversation.id, active=True, read_seq__lt=message.seq, clear_seq__lt=message.seq,
         join_seq__lt=message.seq).exclude(user_id=message.sender_id).values_list("user_id", "muted")
         if not muted or uid in mentioned]
-    online = get_state().online_users(candidates)
+    online = presence().online_users(candidates)
     return [uid for uid in candidates if uid not in online]
 
 

@@ -22,7 +22,7 @@ from imsite.bulk_sql import update_from_values
 from imsite.errors import ImError, not_found
 from imsite.events import send_event
 from imsite.inputs import read_id, read_int
-from imsite.realtime.state import PendingAck, get_state
+from imsite.realtime.pending import PendingAck, pending
 from imsite.shards import shard_alias
 
 EXTRA_LIMIT = 1000  # acknowledged seqs kept above the contiguous cursor; beyond it, re-pushed at most
@@ -109,9 +109,9 @@ def do_mark_delivered_many(requests: list[Delivered]) -> list[list[str] | ImErro
         except ImError as exc:
             results[index] = exc
     # Only each device's own pending pushes go: harmless before the checks. Retries stop here.
-    get_state().pending_ack([PendingAck(requests[i].channel, requests[i].conversation_id, tuple(ids), upto)
-                             for i, ids, upto in parsed
-                             if requests[i].channel and isinstance(requests[i].conversation_id, str)])
+    pending().ack([PendingAck(requests[i].channel, requests[i].conversation_id, tuple(ids), upto)
+                    for i, ids, upto in parsed
+                    if requests[i].channel and isinstance(requests[i].conversation_id, str)])
     with transaction.atomic():
         found = access_memberships([(requests[i].user_id, requests[i].conversation_id) for i, _, _ in parsed],
                                    lock=True)
@@ -225,5 +225,5 @@ def do_mark_read(user_id: int, conversation_id: Any, seq: Any, channel: str | No
         else:
             conversation = load_conversation_dict(user_id, membership.conversation_id)
     if channel:
-        get_state().pending_ack([PendingAck(channel, membership.conversation_id, (), target)])
+        pending().ack([PendingAck(channel, membership.conversation_id, (), target)])
     return conversation

@@ -37,7 +37,8 @@ from imsite.db_threads import run_checked
 from imsite.errors import ImError, not_found
 from imsite.events import send_event
 from imsite.inputs import read_id
-from imsite.realtime.state import Claimed, SendClaim, get_state
+from imsite.realtime.claims import Claimed, SendClaim, claims
+from imsite.realtime.presence import presence
 from imsite.shards import shard_alias
 from imsite.timefmt import iso
 
@@ -308,7 +309,7 @@ def after_store_many(stored: list[Stored]) -> None:
     # baseline (history, not push), or is seen here. Alone only if presence names the sending
     # socket and nothing else: presence lost with Redis (until the nodes register their sockets
     # again) knows no device at all, and then the echo goes out.
-    devices = get_state().devices_of(sorted({m.sender_id for _, m, exclude in stored if exclude}))
+    devices = presence().devices_of(sorted({m.sender_id for _, m, exclude in stored if exclude}))
     for (conversation, message, exclude_channel), snapshot in zip(stored, snapshots, strict=True):
         recipients = members[conversation.id]
         sender = message.sender_id
@@ -390,9 +391,9 @@ def check_send_messages(requests: list[SendRequest]) -> list[SendResult | ImErro
     # Each reserved id is bound to the first conversation it is sent to (atomically, on any node);
     # a send that is not reserved (any more) is a resend of a stored message, answered with the
     # same ack (and pushed again), or not this user's id.
-    claims = [SendClaim(item.sender_id, item.msg_id, item.conversation.id, True) for _, item in accepted]
-    claims += [SendClaim(requests[i].user_id, msg_id, m.conversation_id, False) for i, m, msg_id, _ in refused]
-    outcomes = get_state().claim_sends(claims, settings.IM_SEND_RATE, 2 * settings.IM_SEND_RATE)
+    wanted = [SendClaim(item.sender_id, item.msg_id, item.conversation.id, True) for _, item in accepted]
+    wanted += [SendClaim(requests[i].user_id, msg_id, m.conversation_id, False) for i, m, msg_id, _ in refused]
+    outcomes = claims().claim_sends(wanted, settings.IM_SEND_RATE, 2 * settings.IM_SEND_RATE)
     to_store = []
     for (index, item), outcome in zip(accepted, outcomes, strict=False):
         if outcome == Claimed.OK:
@@ -424,7 +425,7 @@ def check_send_messages(requests: list[SendRequest]) -> list[SendResult | ImErro
     released = [(item.sender_id, item.msg_id) for (_, item), result in zip(to_store, stored, strict=True)
                 if item.msg_id is not None and isinstance(result, SendResult)]
     if released:
-        after_answers(lambda: get_state().release_ids(released))
+        after_answers(lambda: claims().release_ids(released))
     for index, first in repeats:
         earlier = results[first]
         results[index] = SendResult(earlier.message, created=False) if isinstance(earlier, SendResult) else earlier

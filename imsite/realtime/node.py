@@ -9,7 +9,9 @@ import threading
 from django.conf import settings
 
 from imsite import metrics
-from imsite.realtime.state import get_state
+from imsite.realtime.pending import pending
+from imsite.realtime.presence import presence
+from imsite.realtime.registry import registry
 
 HEARTBEAT_SECONDS = 5.0
 log = logging.getLogger(__name__)
@@ -38,14 +40,13 @@ def register_now() -> None:
     """Refresh the node's entry; if the store had lost it, register every socket's presence again
     (one transaction). A socket closing at that very moment may be left registered: its pushes
     then wait for acks that never come, and are dropped after the last retry."""
-    state = get_state()
-    if state.register_node(settings.IM_NODE_NAME, settings.IM_PUBLIC_WS_URL, len(_sockets)):
+    if registry().register_node(settings.IM_NODE_NAME, settings.IM_PUBLIC_WS_URL, len(_sockets)):
         return
     with _lock:
         sockets = list(_sockets.items())
     if sockets:
         log.warning("node registry entry was lost: registering %d sockets again", len(sockets))
-        state.add_devices([(user_id, channel, settings.IM_NODE_NAME) for channel, user_id in sockets])
+        presence().add_devices([(user_id, channel, settings.IM_NODE_NAME) for channel, user_id in sockets])
 
 
 def _beat(stop: threading.Event) -> None:
@@ -64,7 +65,8 @@ def start_heartbeat() -> None:
             return
         _started = True
     try:  # before any socket of this process registers: devices of an earlier life of this name are gone
-        get_state().purge_node(settings.IM_NODE_NAME)
+        for channel in presence().purge_node(settings.IM_NODE_NAME):
+            pending().drop_device(channel)
     except Exception:
         log.exception("purging this node's old presence failed")
     threading.Thread(target=_beat, args=(threading.Event(),), name="im-node-heartbeat", daemon=True).start()

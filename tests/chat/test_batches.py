@@ -17,7 +17,8 @@ from conversations.actions.direct import check_open_direct
 from conversations.models import Membership
 from imsite.batching import batcher
 from imsite.errors import ImError
-from imsite.realtime.state import get_state
+from imsite.realtime.claims import claims
+from imsite.realtime.presence import presence
 from imsite.shards import shard_alias, shard_aliases
 from tests.conftest import ALL_DBS
 from tests.helpers import claimable
@@ -50,7 +51,7 @@ def _text(request: SendRequest) -> str:
 
 def test_each_send_of_a_batch_gets_its_own_answer(pairs, make_user, capture, settings):
     sender, conversations = pairs(4)
-    get_state().add_devices([(sender.id, "chan-a", settings.IM_NODE_NAME)])  # the sender's one socket
+    presence().add_devices([(sender.id, "chan-a", settings.IM_NODE_NAME)])  # the sender's one socket
     assert len({c.shard for _, c in conversations}) == 2, "the pairs should span both shards"
     ids = [int(i) for i in do_reserve_ids(sender.id, 8)]
     stranger_conversation = "d_999998_999999"
@@ -88,7 +89,7 @@ def test_each_send_of_a_batch_gets_its_own_answer(pairs, make_user, capture, set
         [(str(stored[i].message.msg_id), (peers[stored[i].message.conversation_id],)) for i in (0, 1, 4, 7)]
         + [(str(stored[i].message.msg_id), (sender.id,)) for i in (1, 4, 7)])
     # stored ids are released; the failed ones stay reserved for a retry
-    state = get_state()
+    state = claims()
     conversation_ids = [r.conversation_id for r in requests[:6]]
     assert claimable(state, [(sender.id, i, c) for i, c in zip(ids[:6], conversation_ids, strict=True)]) == [
         False, False, True, True, False, False]
@@ -270,7 +271,7 @@ def test_a_reserved_id_belongs_to_the_first_conversation_it_is_sent_to(pairs, ma
     results = check_send_messages([SendRequest(sender.id, first.id, "text", {"text": "one"}, together),
                                    SendRequest(sender.id, second.id, "text", {"text": "two"}, together)])
     assert isinstance(results[0], SendResult) and results[1].code == "invalid_msg_id"
-    state = get_state()
+    state = claims()
     assert claimable(state, [(sender.id, int(apart), first.id)]) == [True]  # bound to the first, as a send does
     assert claimable(state, [(sender.id, int(apart), second.id)]) == [False]
     assert claimable(state, [(sender.id, int(apart), first.id)]) == [True]  # a retry to the same one still may

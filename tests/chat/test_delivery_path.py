@@ -14,7 +14,7 @@ from chat.actions.send import after_store, check_send_message, store_message
 from chat.models import Outbox
 from conversations.actions.direct import check_open_direct
 from conversations.models import Conversation, Membership
-from imsite.realtime.state import PendingAck, PendingPush, get_state
+from imsite.realtime.pending import PendingAck, PendingPush, pending
 from tests.conftest import ALL_DBS
 
 pytestmark = ALL_DBS
@@ -41,7 +41,7 @@ async def test_out_of_order_pushes_reach_the_device_in_seq_order(make_user, make
     await db(after_store)(conversation, stored[0])  # the late pushes: this device has them already
     await db(after_store)(conversation, stored[1])
     assert await b.nothing()
-    assert get_state().pending_count() == 3  # each written once, each waiting for its `delivered`
+    assert pending().count() == 3  # each written once, each waiting for its `delivered`
 
 
 async def test_a_store_whose_follow_up_died_is_healed_by_the_resend(make_user, make_friends, connect):
@@ -90,17 +90,17 @@ async def test_statuses_move_forward_only_and_only_the_sender_sees_them(make_use
 
 
 def test_a_claimed_retry_comes_back_when_its_sweeper_dies():
-    state = get_state()
+    index = pending()
     now = time.time()
     push = PendingPush("chan-1", 1, "d_1_2", 42, 1, 0, now)
-    state.pending_add_many([(push, now)])
-    assert state.pending_claim(now, 10, CLAIM_LEASE) == [push]  # a sweeper takes it, then dies
-    assert state.pending_claim(now + 1, 10, CLAIM_LEASE) == []  # no other sweeper takes it meanwhile
-    assert state.pending_claim(now + CLAIM_LEASE + 1, 10, CLAIM_LEASE) == [push]  # due again
+    index.add_many([(push, now)])
+    assert index.claim(now, 10, CLAIM_LEASE) == [push]  # a sweeper takes it, then dies
+    assert index.claim(now + 1, 10, CLAIM_LEASE) == []  # no other sweeper takes it meanwhile
+    assert index.claim(now + CLAIM_LEASE + 1, 10, CLAIM_LEASE) == [push]  # due again
     # acknowledged during a sweep: the reschedule must not revive it
-    state.pending_ack([PendingAck("chan-1", "d_1_2", (42,))])
-    state.pending_reschedule(push, now + 5)
-    assert state.pending_count() == 0
+    index.ack([PendingAck("chan-1", "d_1_2", (42,))])
+    index.reschedule(push, now + 5)
+    assert index.count() == 0
 
 
 def test_queued_frames_stay_until_written(make_user):

@@ -8,7 +8,9 @@ from channels.db import database_sync_to_async as db
 
 from chat.models import Message
 from conversations.models import Conversation
-from imsite.realtime.state import get_state
+from imsite.realtime.pending import pending
+from imsite.realtime.presence import presence
+from imsite.realtime.store import redis_client
 from imsite.shards import shard_alias
 from tests.conftest import ALL_DBS
 from tests.e2e.client import Client, pull_all, send_frame
@@ -83,14 +85,14 @@ async def test_killed_worker_loses_no_retry(cluster_factory, pair):
     first = await bob.recv_type("message")
     assert first["message"]["msg_id"] == msg_id
     await asyncio.to_thread(cluster.kill, "worker")  # SIGKILL, pool and all
-    assert get_state().pending_count() == 1  # the index lives in Redis, not in the worker
+    assert pending().count() == 1  # the index lives in Redis, not in the worker
 
     assert await bob.frames_for(3) == []  # first retry due at 2 s: nobody to send it
     await asyncio.to_thread(cluster.restart, "worker")
     retries = [await bob.recv_type("message", 10), await bob.recv_type("message", 10)]
     assert [r["message"]["msg_id"] for r in retries] == [msg_id, msg_id]
     assert await bob.frames_for(2) == []  # after the last retry: it waits for the next connect
-    assert get_state().pending_count() == 0
+    assert pending().count() == 0
     assert cluster.metric("b", "im_push_retries_total") == 2
 
     await bob.close()
@@ -111,7 +113,7 @@ async def test_killed_node_under_the_receiver_loses_nothing(cluster_factory, pai
     p = await pair()
     alice = await Client.open(node_a.ws, p.alice_token)
     bob = await Client.open(node_b.ws, p.bob_token)
-    old_channel_count = len(get_state().user_devices(p.bob.id))
+    old_channel_count = len(presence().user_devices(p.bob.id))
     ids = await alice.reserve(40)
     for i, msg_id in enumerate(ids[:20]):
         await alice.send(send_frame(msg_id, p.cid, f"before {i}"))
@@ -131,9 +133,9 @@ async def test_killed_node_under_the_receiver_loses_nothing(cluster_factory, pai
     assert [m["msg_id"] for m in pulled] == ids
 
     # The dead node's presence entry stays until its name restarts, which purges it.
-    assert old_channel_count == 1 and len(get_state().r.hgetall(f"im:presence:{p.bob.id}")) == 2
+    assert old_channel_count == 1 and len(redis_client().hgetall(f"im:presence:{p.bob.id}")) == 2
     await asyncio.to_thread(cluster.restart, "b")
-    assert list(get_state().user_devices(p.bob.id).values()) == ["e2e-a"]
+    assert list(presence().user_devices(p.bob.id).values()) == ["e2e-a"]
 
 
 async def test_killed_node_under_the_sender_loses_no_acked_message(cluster_factory, pair):

@@ -7,7 +7,9 @@ from django.db import connection
 
 from chat.actions.delivery import sweep_pending_acks
 from conversations.actions.direct import check_open_direct
-from imsite.realtime.state import MemoryState, get_state
+from imsite.realtime.pending import MemoryPending, pending
+from imsite.realtime.presence import MemoryPresence, presence
+from imsite.realtime.registry import MemoryRegistry, registry
 from tests.conftest import ALL_DBS
 
 pytestmark = ALL_DBS
@@ -18,7 +20,8 @@ def test_settings_are_the_embedded_default():
     assert settings.MESSAGE_SHARDS == [] and not settings.REDIS_URL
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
     assert settings.CELERY_TASK_ALWAYS_EAGER is True
-    assert isinstance(get_state(), MemoryState)
+    assert isinstance(registry(), MemoryRegistry) and isinstance(presence(), MemoryPresence)
+    assert isinstance(pending(), MemoryPending)
 
 
 def test_register_login_and_me(client):
@@ -54,4 +57,4 @@ async def test_chat_and_in_process_retry(make_user, make_friends, connect, token
     assert again == first
     await b.send({"type": "delivered", "conversation_id": cid, "msg_ids": [msg_id]})
     assert (await a.recv_type("receipt"))["status"] == "delivered"
-    assert get_state().pending_count() == 0
+    assert pending().count() == 0

@@ -50,10 +50,12 @@ def test_healthz_and_readyz():
 
 @pytest.mark.django_db(databases="__all__")
 def test_readyz_reports_an_unreachable_redis(monkeypatch):
-    from imsite import health
-    from imsite.realtime.state import RedisState
+    import redis
 
-    monkeypatch.setattr(health, "get_state", lambda: RedisState("redis://127.0.0.1:1/0"))  # nothing on port 1
+    from imsite import health
+
+    nowhere = redis.Redis.from_url("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    monkeypatch.setattr(health, "redis_client", lambda: nowhere)
     response = Client().get("/readyz")
     assert response.status_code == 503
     body = response.json()

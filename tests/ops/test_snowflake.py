@@ -8,7 +8,7 @@ import time
 import pytest
 
 from imsite import snowflake
-from imsite.realtime.state import get_state
+from imsite.realtime.store import redis_client
 from tests.ops.conftest import PYTHON, ROOT, child_env
 
 GENERATE = """
@@ -43,12 +43,12 @@ def test_two_processes_lease_different_nodes_and_never_collide():
     assert not set(first["ids"]) & set(second["ids"])
     # both leases are held in Redis
     for result in results:
-        assert get_state().r.exists(f"im:snowflake:lease:{result['node']}")
+        assert redis_client().exists(f"im:snowflake:lease:{result['node']}")
 
 
 def test_a_lease_lost_while_idle_is_never_shared(monkeypatch, settings):
     settings.IM_SNOWFLAKE_NODE_ID = ""
-    r = get_state().r
+    r = redis_client()
     monkeypatch.setattr(snowflake, "_generator", None)  # this process's generator, restored afterwards
     first = snowflake.generator().node_id
     key = f"im:snowflake:lease:{first}"

@@ -8,7 +8,9 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from imsite.realtime import node
-from imsite.realtime.state import NODE_TTL, get_state
+from imsite.realtime.registry import NODE_TTL, NODES_KEY
+from imsite.realtime.registry import registry as node_registry
+from imsite.realtime.store import redis_client
 from tests.conftest import ALL_DBS, PASSWORD
 
 
@@ -17,9 +19,9 @@ def registry(monkeypatch):
     """The node registry with this test process out of it: its heartbeat thread is paused, so only
     the nodes a test registers are there."""
     monkeypatch.setattr(node, "register_now", lambda: None)
-    state = get_state()
-    state.unregister_node(settings.IM_NODE_NAME)
-    return state
+    nodes = node_registry()
+    nodes.unregister_node(settings.IM_NODE_NAME)
+    return nodes
 
 
 def login_ws_url(username: str) -> str:
@@ -28,9 +30,9 @@ def login_ws_url(username: str) -> str:
     return response.json()["ws_url"]
 
 
-def make_stale(state, name: str) -> None:
+def make_stale(name: str) -> None:
     """As if the node stopped refreshing longer ago than the registry keeps it."""
-    state.r.zadd("im:nodes", {name: time.time() - NODE_TTL - 1})
+    redis_client().zadd(NODES_KEY, {name: time.time() - NODE_TTL - 1})
 
 
 @pytest.mark.django_db(databases="__all__")
@@ -42,7 +44,7 @@ def test_the_live_node_with_the_fewest_connections(registry, make_user):
     registry.register_node("node-b", "ws://b.example/ws", 3)
     assert login_ws_url("alice") == "ws://b.example/ws"
     registry.register_node("node-c", "ws://c.example/ws", 0)
-    make_stale(registry, "node-c")  # the emptiest, but it stopped refreshing 31 s ago
+    make_stale("node-c")  # the emptiest, but it stopped refreshing 31 s ago
     assert login_ws_url("alice") == "ws://b.example/ws"
     registry.register_node("node-b", "ws://b.example/ws", 9)  # b filled up
     assert login_ws_url("alice") == "ws://a.example/ws"
@@ -62,11 +64,9 @@ def test_refresh_answers_ws_url_too(registry, make_user):
 
 @ALL_DBS
 async def test_a_node_registers_its_url_and_connection_count(make_user, connect):
-    state = get_state()
-
     def me() -> dict:
         node.register_now()
-        [entry] = [n for n in state.live_nodes() if n["name"] == settings.IM_NODE_NAME]
+        [entry] = [n for n in node_registry().live_nodes() if n["name"] == settings.IM_NODE_NAME]
         return entry
 
     idle = await db(me)()

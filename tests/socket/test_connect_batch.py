@@ -17,7 +17,7 @@ from chat.actions.outbox import do_notify
 from chat.actions.send import SendRequest, SendResult, check_send_message, check_send_messages
 from chat.models import Outbox
 from conversations.actions.direct import check_open_direct
-from imsite.realtime.state import get_state
+from imsite.realtime.presence import presence
 from tests.conftest import ALL_DBS
 from tests.socket.conftest import close_code
 
@@ -28,7 +28,7 @@ def test_each_socket_of_a_connect_batch_gets_its_own_setup(make_user, make_frien
     alice, bob, carol, dave = make_user(), make_user(), make_user(), make_user()
     make_friends(alice, bob)
     make_friends(alice, carol)
-    get_state().add_devices([(bob.id, "bob-phone", settings.IM_NODE_NAME)])  # bob is online, carol is not
+    presence().add_devices([(bob.id, "bob-phone", settings.IM_NODE_NAME)])  # bob is online, carol is not
     conversation = check_open_direct(carol, alice.id)[0].conversation
     sent = check_send_message(carol.id, conversation.id, "text", {"text": "while you were away"},
                               do_reserve_ids(carol.id, 1)[0]).message
@@ -52,7 +52,7 @@ def test_each_socket_of_a_connect_batch_gets_its_own_setup(make_user, make_frien
         {"type": "note", "text": "queued for dave"}]
     # alice came online once, whatever her number of devices; dave has no friends to tell
     assert capture == [({"type": "presence", "user_id": alice.id, "online": True}, [bob.id, carol.id])]
-    assert get_state().user_devices(alice.id).keys() == {"alice-phone", "alice-laptop"}
+    assert presence().user_devices(alice.id).keys() == {"alice-phone", "alice-laptop"}
 
 
 def test_a_connect_batch_costs_the_same_statements_whatever_its_size(make_user, make_friends):

@@ -5,7 +5,8 @@ import time
 from channels.db import database_sync_to_async as db
 
 from conversations.actions.direct import check_open_direct
-from imsite.realtime.state import RESERVATION_TTL, get_state
+from imsite.realtime.claims import RESERVATION_TTL, claims
+from imsite.realtime.store import redis_client
 from tests.conftest import ALL_DBS
 from tests.helpers import claimable
 from tests.socket.conftest import still_open
@@ -38,9 +39,8 @@ async def test_ids_are_unique_64_bit_decimal_strings_reserved_for_24_hours(make_
         assert isinstance(raw, str) and raw.isdigit() and str(int(raw)) == raw
         assert 0 < int(raw) < 2**63
     assert [int(i) for i in many] == sorted(int(i) for i in many)  # snowflakes grow with time
-    state = get_state()
-    assert all(claimable(state, [(alice.id, int(i), "d_1_2") for i in ids]))
-    expires = state.r.zscore(f"im:resv:{alice.id}", ids[0])
+    assert all(claimable(claims(), [(alice.id, int(i), "d_1_2") for i in ids]))
+    expires = redis_client().zscore(f"im:resv:{alice.id}", ids[0])
     assert abs(expires - (time.time() + RESERVATION_TTL)) < 60
 
 
@@ -51,7 +51,7 @@ async def test_ids_are_bound_to_the_user_who_reserved_them(make_user, make_frien
     b, a = await connect(bob), await connect(alice)  # alice last: bob's presence is not in her way
     await a.send({"type": "msg_ids", "count": 1})
     alices = (await a.recv_type("msg_ids"))["ids"][0]
-    assert claimable(get_state(), [(bob.id, int(alices), cid)]) == [False]
+    assert claimable(claims(), [(bob.id, int(alices), cid)]) == [False]
     await b.send({"type": "send", "msg_id": alices, "conversation_id": cid, "msg_type": "text",
                   "content": {"text": "with alice's id"}})
     error = await b.recv_type("error")

@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async as db
 
 from conversations.actions.direct import check_open_direct
 from conversations.models import Membership
-from imsite.realtime.state import get_state
+from imsite.realtime.pending import pending
 from tests.conftest import ALL_DBS
 
 pytestmark = ALL_DBS
@@ -154,7 +154,6 @@ async def test_cumulative_delivered_stops_retries_and_receipts_fit_each_client(m
         await plain.send(_send(msg_id, cid, "hi"))
     await _frames(plain, 4, ("ack",))
     assert [f["message"]["seq"] for f in await _frames(b, 4, ("message",))] == [1, 2, 3, 4]
-    state = get_state()
     # The pushes were registered as pending before the `delivered` (the same acknowledgement batch
     # or an earlier one): it stops the retries of three of them.
     await b.send({"type": "delivered", "conversation_id": cid, "seq": 3})
@@ -163,13 +162,13 @@ async def test_cumulative_delivered_stops_retries_and_receipts_fit_each_client(m
                        "seq": 3, "msg_ids": ids[:3]}
     assert await batched.recv_type("receipt") == {"type": "receipt", "conversation_id": cid, "user_id": bob.id,
                                                   "status": "delivered", "seq": 3}
-    assert state.pending_count() == 1  # retries stopped for every message it covers
+    assert pending().count() == 1  # retries stopped for every message it covers
     # The msg_ids form still works, and is answered as in section 5.
     await b.send({"type": "delivered", "conversation_id": cid, "msg_ids": [ids[3]]})
     assert (await plain.recv_type("receipt"))["msg_ids"] == [ids[3]]
     assert (await batched.recv_type("receipt")) == {"type": "receipt", "conversation_id": cid, "user_id": bob.id,
                                                     "status": "delivered", "msg_ids": [ids[3]]}
-    assert state.pending_count() == 0
+    assert pending().count() == 0
     # Again, or beyond the last message: nothing new, no receipt; a bad seq is refused.
     await b.send({"type": "delivered", "conversation_id": cid, "seq": 99})
     await b.send({"type": "delivered", "conversation_id": cid, "seq": -1})

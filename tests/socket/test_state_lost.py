@@ -6,19 +6,10 @@ from django.conf import settings
 
 from conversations.actions.direct import check_open_direct
 from imsite.realtime import node
-from imsite.realtime.state import get_state
-from tests.conftest import ALL_DBS
+from imsite.realtime.presence import presence
+from tests.conftest import ALL_DBS, lose_realtime_state
 
 pytestmark = ALL_DBS
-
-
-def _lose_state() -> None:
-    """What a restart of an empty Redis (or of the embedded default's process state) leaves."""
-    state = get_state()
-    if settings.REDIS_URL:
-        state.r.flushdb()
-    else:
-        state.__init__()
 
 
 async def _drain(sock) -> list[dict]:
@@ -41,15 +32,15 @@ async def _send(sock, cid: str, text: str) -> dict:
 async def test_after_the_state_is_lost_the_heartbeat_registers_the_sockets_again(make_user, connect):
     alice, bob = await db(make_user)(), await db(make_user)()
     await connect(alice), await connect(alice), await connect(bob)
-    before = get_state().devices_of([alice.id, bob.id])
+    before = presence().devices_of([alice.id, bob.id])
     assert len(before[alice.id]) == 2 and len(before[bob.id]) == 1
-    _lose_state()
-    assert get_state().devices_of([alice.id, bob.id]) == {alice.id: {}, bob.id: {}}
+    lose_realtime_state()
+    assert presence().devices_of([alice.id, bob.id]) == {alice.id: {}, bob.id: {}}
     await db(node.register_now)()  # the heartbeat's refresh finds this node's entry gone
-    devices = get_state().devices_of([alice.id, bob.id])
+    devices = presence().devices_of([alice.id, bob.id])
     assert devices == before and set(devices[alice.id].values()) == {settings.IM_NODE_NAME}
     await db(node.register_now)()  # the entry is there now: nothing to do
-    assert get_state().devices_of([alice.id])[alice.id] == devices[alice.id]
+    assert presence().devices_of([alice.id])[alice.id] == devices[alice.id]
 
 
 async def test_a_message_sent_after_the_state_is_lost_reaches_the_senders_other_device(
@@ -58,7 +49,7 @@ async def test_a_message_sent_after_the_state_is_lost_reaches_the_senders_other_
     await db(make_friends)(alice, bob)
     cid = (await db(check_open_direct)(alice, bob.id))[0].conversation_id
     phone, laptop, b = await connect(alice), await connect(alice), await connect(bob)
-    _lose_state()  # before the next heartbeat: no presence known for anyone
+    lose_realtime_state()  # before the next heartbeat: no presence known for anyone
     msg_id = await _send(phone, cid, "after the restart")
     assert (await laptop.recv_type("message"))["message"]["msg_id"] == msg_id
     assert (await b.recv_type("message"))["message"]["msg_id"] == msg_id
