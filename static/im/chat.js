@@ -53,11 +53,9 @@ export class Chat extends Emitter {
     try {
       const list = await api.getAll('/api/v1/conversations', { limit: 200 });
       for (const conv of list) this.store.upsertConversation(conv);
-      this.store.conversationsLoaded = true;
-      this.store.touchList();
+      this.store.setConversationsLoaded();
     } catch (err) {
-      this.store.conversationsLoaded = true;
-      this.store.touchList();
+      this.store.setConversationsLoaded();
       this.emit('error', { message: gettext('Could not load conversations: %(error)s', { error: api.errorText(err) }) });
     }
   }
@@ -65,13 +63,8 @@ export class Chat extends Emitter {
   async loadFriends() {
     try {
       const list = await api.getAll('/api/v1/friends', { limit: 200 });
-      this.store.friends.clear();
-      for (const f of list) {
-        this.store.rememberUser(f.user);
-        this.store.friends.set(f.user.id, f);
-      }
+      this.store.setFriends(list);
       this.emit('friends');
-      this.store.touchList();
     } catch (err) {
       this.emit('error', { message: gettext('Could not load friends: %(error)s', { error: api.errorText(err) }) });
     }
@@ -90,34 +83,15 @@ export class Chat extends Emitter {
 
   rememberGroup(group) {
     if (!group) return;
-    for (const m of group.members ?? []) this.store.rememberUser(m.user);
-    this.store.groups.set(group.id, group);
-    const conv = this.store.conversations.get(group.conversation_id) ?? this.store.conversationForGroup(group.id);
-    if (conv) {
-      conv.group = {
-        ...conv.group,
-        id: group.id,
-        name: group.name,
-        avatar_url: group.avatar_url,
-        member_count: group.members?.length ?? conv.group?.member_count,
-      };
-      conv.dissolved = !!group.dissolved;
-      this.store.touchList();
-      this.store.touchThread(conv.id);
-    }
+    this.store.setGroup(group);
     this.emit('group-loaded', { group });
   }
 
   /** Opens a conversation: loads its latest page the first time, marks read. */
   async openConversation(convId) {
-    this.store.activeId = convId;
+    this.store.setActive(convId);
     const conv = this.store.conversations.get(convId);
-    if (conv?.hidden) {
-      conv.hidden = false;
-      this.store.touchList();
-    }
     this.emit('active', { convId });
-    this.store.touchList();
     if (conv?.type === 'group' && conv.group?.id != null && !this.store.groups.has(conv.group.id)) {
       this.loadGroup(conv.group.id).catch(() => {});
     }
@@ -135,9 +109,7 @@ export class Chat extends Emitter {
         const data = await api.get(`/api/v1/conversations/${encodeURIComponent(convId)}/messages`, { limit: PAGE });
         const results = data?.results ?? [];
         for (const m of results) this.store.upsertMessage(m);
-        thread.loaded = true;
-        thread.hasMoreBefore = !!data?.next && results.length > 0;
-        this.store.touchThread(convId);
+        this.store.setThreadLoaded(convId, !!data?.next && results.length > 0);
         // Anything that arrived meanwhile is merged by msg_id; a hole is pulled.
         this.checkGap(convId);
       } catch (err) {
@@ -150,17 +122,15 @@ export class Chat extends Emitter {
   }
 
   closeConversation() {
-    this.store.activeId = null;
+    this.store.setActive(null);
     this.emit('active', { convId: null });
-    this.store.touchList();
   }
 
   /** Scroll-back: the page just before the oldest held message. */
   async loadOlder(convId) {
     const thread = this.store.thread(convId);
     if (!thread.hasMoreBefore || thread.loadingOlder) return 0;
-    thread.loadingOlder = true;
-    this.store.touchThread(convId);
+    this.store.setLoadingOlder(convId, true);
     try {
       const before = thread.minSeq();
       const data = await api.get(`/api/v1/conversations/${encodeURIComponent(convId)}/messages`, {
@@ -169,14 +139,13 @@ export class Chat extends Emitter {
       });
       const results = data?.results ?? [];
       for (const m of results) this.store.upsertMessage(m);
-      thread.hasMoreBefore = !!data?.next && results.length > 0 && thread.minSeq() > 1;
+      this.store.setHasMoreBefore(convId, !!data?.next && results.length > 0 && thread.minSeq() > 1);
       return results.length;
     } catch (err) {
       this.emit('error', { message: gettext('Could not load older messages: %(error)s', { error: api.errorText(err) }) });
       return 0;
     } finally {
-      thread.loadingOlder = false;
-      this.store.touchThread(convId);
+      this.store.setLoadingOlder(convId, false);
     }
   }
 
@@ -288,9 +257,8 @@ export class Chat extends Emitter {
   onFrame(frame) {
     switch (frame.type) {
       case 'hello':
-        this.store.online = new Set((frame.online_friends ?? []).map(String));
+        this.store.setOnline(frame.online_friends ?? []);
         this.emit('presence', {});
-        this.store.touchList();
         break;
       case 'synced':
         this.resync();
@@ -327,10 +295,8 @@ export class Chat extends Emitter {
         if (!this.store.isMe(frame.user_id)) this.emit('typing', frame);
         break;
       case 'presence':
-        if (frame.online) this.store.online.add(String(frame.user_id));
-        else this.store.online.delete(String(frame.user_id));
+        this.store.setPresence(frame.user_id, frame.online);
         this.emit('presence', frame);
-        this.store.touchList();
         break;
       case 'friend_request':
         this.onFriendRequest(frame.request);
@@ -359,18 +325,16 @@ export class Chat extends Emitter {
 
   onMessage(message) {
     const convId = message.conversation_id;
-    let conv = this.store.conversations.get(convId);
+    const conv = this.store.conversations.get(convId);
     const { msg, isNew } = this.store.upsertMessage(message);
     if (this.outbox.has(msg.msg_id)) this.outbox.resolve(msg.msg_id);
     this.queueDelivered(convId, msg.msg_id);
     if (!conv) {
       // A new conversation (or one that was hidden/deleted): fetch its state.
       this.fetchConversation(convId).catch(() => {});
-    } else if (conv.hidden) {
-      conv.hidden = false;
-      this.store.touchList();
+    } else {
+      this.store.unhide(convId);
     }
-    conv = this.store.conversations.get(convId);
     if (isNew) this.afterNewMessages(convId, [msg], { announce: true });
     const thread = this.store.thread(convId);
     if (thread.loaded) this.checkGap(convId);
@@ -390,10 +354,8 @@ export class Chat extends Emitter {
     } else if (conv) {
       const unseen = fromOthers.filter((m) => m.seq > (conv.read_seq ?? 0) && m.type !== 'system');
       if (unseen.length) {
-        conv.unread_count = (conv.unread_count ?? 0) + unseen.length;
         const mentioned = unseen.filter((m) => (m.content?.mentions ?? []).some((id) => this.store.isMe(id)));
-        conv.unread_mentions = (conv.unread_mentions ?? 0) + mentioned.length;
-        this.store.touchList();
+        this.store.addUnread(convId, unseen.length, mentioned.length);
       }
     }
     if (announce && fromOthers.length && !conv?.muted) {
@@ -415,11 +377,8 @@ export class Chat extends Emitter {
       if (this.store.activeId === conv.id) this.closeConversation();
       return;
     }
+    // The server's unread counts, when the frame has them, replace the local ones.
     this.store.upsertConversation(conv);
-    // The server's unread count is authoritative when it arrives.
-    const local = this.store.conversations.get(conv.id);
-    if (local && conv.unread_count != null) local.unread_count = conv.unread_count;
-    if (local && conv.unread_mentions != null) local.unread_mentions = conv.unread_mentions;
   }
 
   onFriendRequest(request) {
@@ -444,8 +403,7 @@ export class Chat extends Emitter {
     this.loadGroup(frame.group_id).catch((err) => {
       if (err?.status === 404 && conv) {
         // No longer a member.
-        conv.left = true;
-        this.store.touchThread(conv.id);
+        this.store.markLeft(conv.id);
       }
     });
     if (conv) this.fetchConversation(conv.id).catch(() => {});
@@ -492,12 +450,7 @@ export class Chat extends Emitter {
     const thread = this.store.thread(convId);
     const seq = thread.maxSeq();
     if (!conv || !seq) return;
-    const hadUnread = (conv.unread_count ?? 0) > 0 || (conv.unread_mentions ?? 0) > 0;
-    conv.unread_count = 0;
-    conv.unread_mentions = 0;
-    if (hadUnread) this.store.touchList();
-    if (seq <= (conv.read_seq ?? 0)) return;
-    conv.read_seq = seq;
+    if (!this.store.markRead(convId, seq)) return;
     if (!this.socket.send({ type: 'read', conversation_id: convId, seq })) {
       api.post(`/api/v1/conversations/${encodeURIComponent(convId)}/read`, { seq }).catch(() => {});
     }
@@ -582,10 +535,9 @@ export class Chat extends Emitter {
 
   async updateConversation(convId, patch) {
     const conv = await api.patch(`/api/v1/conversations/${encodeURIComponent(convId)}`, patch);
-    const merged = this.store.upsertConversation(conv);
-    if (merged) Object.assign(merged, patch);
+    // The patched fields hold even where the answer leaves one out.
+    const merged = this.store.upsertConversation({ ...conv, ...patch });
     if (patch.hidden && this.store.activeId === convId) this.closeConversation();
-    this.store.touchList();
     return merged;
   }
 

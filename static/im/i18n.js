@@ -10,15 +10,9 @@
 // Strings must be literal first arguments so `makemessages -d djangojs` finds them; named
 // placeholders `%(name)s` let a translation reorder them.
 
+// Without the catalogue (node's unit tests import the store and the outbox) the English
+// source strings are the text. The page's language and locale are in locale.js.
 const catalog = globalThis.django;
-
-/** The page's language: `en` or `zh-hans`. */
-export const language = document.documentElement.lang || 'en';
-
-/** The locale for dates and numbers: the browser's own when it is a variant of the page's
- * language (en-GB keeps day-month order), else the page's language. */
-export const locale = (navigator.languages ?? []).find(
-  (tag) => tag.toLowerCase().split('-')[0] === language.split('-')[0]) ?? language;
 
 function fill(text, params) {
   if (!params) return text;

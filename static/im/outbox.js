@@ -177,8 +177,6 @@ export class Outbox {
     if (!entry) return;
     clearTimeout(entry.timer);
     this.entries.delete(entry.key);
-    const thread = this.store.thread(entry.convId);
-    thread.byId.delete(entry.key);
-    this.store.touchThread(entry.convId);
+    this.store.removeMessage(entry.convId, entry.key);
   }
 }

@@ -1,6 +1,8 @@
 // Client state: conversations, per-conversation message threads (a Map keyed
 // by msg_id, ordered by seq), users, friends, groups and presence.
-// Change notifications are coalesced and emitted after the current task.
+// Every change is a method here that notifies by itself ('conversations' for the list, 'thread'
+// {convId} for one conversation's messages); the notifications are coalesced and emitted after the
+// current task. Other modules read the maps and never write them.
 import { Emitter } from './emitter.js';
 import { displayName } from './format.js';
 import { gettext } from './i18n.js';
@@ -78,43 +80,93 @@ export class Store extends Emitter {
     this.online = new Set();
     this.activeId = null;
     this.conversationsLoaded = false;
-    this.dirtyThreads = new Set();
-    this.dirtyList = false;
-    this.flushScheduled = false;
-    this.rememberUser(me);
+    this.#rememberUser(me);
   }
 
-  // ---- change notification ----
-  touchList() {
-    this.dirtyList = true;
-    this.scheduleFlush();
+  // ---- change notification (private: only the store's own methods notify) ----
+  #dirtyThreads = new Set();
+  #dirtyList = false;
+  #flushScheduled = false;
+
+  #touchList() {
+    this.#dirtyList = true;
+    this.#scheduleFlush();
   }
 
-  touchThread(convId) {
-    this.dirtyThreads.add(convId);
+  #touchThread(convId) {
+    this.#dirtyThreads.add(convId);
     this.thread(convId).invalidate();
-    this.scheduleFlush();
+    this.#scheduleFlush();
   }
 
-  scheduleFlush() {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
+  #scheduleFlush() {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
     setTimeout(() => {
-      this.flushScheduled = false;
-      const threads = [...this.dirtyThreads];
-      this.dirtyThreads.clear();
-      const list = this.dirtyList;
-      this.dirtyList = false;
+      this.#flushScheduled = false;
+      const threads = [...this.#dirtyThreads];
+      this.#dirtyThreads.clear();
+      const list = this.#dirtyList;
+      this.#dirtyList = false;
       if (list) this.emit('conversations');
       for (const convId of threads) this.emit('thread', { convId });
     }, 0);
   }
 
-  // ---- users ----
+  // ---- users, friends, groups, presence ----
+  /** Merges what is known of a user (names shown in the list and the threads). */
   rememberUser(user) {
-    if (!user || user.id == null) return;
+    if (this.#rememberUser(user)) this.#touchList();
+  }
+
+  /** Returns true when something about the user changed. */
+  #rememberUser(user) {
+    if (!user || user.id == null) return false;
     const prev = this.users.get(user.id);
-    this.users.set(user.id, { ...prev, ...user });
+    const merged = { ...prev, ...user };
+    this.users.set(user.id, merged);
+    return !prev || Object.keys(merged).some((key) => merged[key] !== prev[key]);
+  }
+
+  /** The whole friend list, as GET /friends gives it. */
+  setFriends(friends) {
+    this.friends.clear();
+    for (const f of friends) {
+      this.#rememberUser(f.user);
+      this.friends.set(f.user.id, f);
+    }
+    this.#touchList();
+  }
+
+  /** A group's details (members, name, photo): also shown on its conversation. */
+  setGroup(group) {
+    for (const m of group.members ?? []) this.#rememberUser(m.user);
+    this.groups.set(group.id, group);
+    const conv = this.conversations.get(group.conversation_id) ?? this.conversationForGroup(group.id);
+    if (!conv) return;
+    conv.group = {
+      ...conv.group,
+      id: group.id,
+      name: group.name,
+      avatar_url: group.avatar_url,
+      member_count: group.members?.length ?? conv.group?.member_count,
+    };
+    conv.dissolved = !!group.dissolved;
+    this.#touchList();
+    this.#touchThread(conv.id);
+  }
+
+  /** The friends online when the socket said `hello`. */
+  setOnline(userIds) {
+    this.online = new Set(userIds.map(String));
+    this.#touchList();
+  }
+
+  /** A `presence` frame. */
+  setPresence(userId, online) {
+    if (online) this.online.add(String(userId));
+    else this.online.delete(String(userId));
+    this.#touchList();
   }
 
   userName(id) {
@@ -142,10 +194,10 @@ export class Store extends Emitter {
       }
       if ((prev.last_message?.seq ?? 0) > (conv.last_message?.seq ?? 0)) merged.last_message = prev.last_message;
     }
-    if (conv.peer) this.rememberUser(conv.peer);
+    if (conv.peer) this.#rememberUser(conv.peer);
     this.conversations.set(conv.id, merged);
-    this.touchList();
-    if (prev && (prev.peer_read_seq !== merged.peer_read_seq)) this.touchThread(conv.id);
+    this.#touchList();
+    if (prev && (prev.peer_read_seq !== merged.peer_read_seq)) this.#touchThread(conv.id);
     return merged;
   }
 
@@ -153,7 +205,60 @@ export class Store extends Emitter {
     this.conversations.delete(id);
     if (clearHistory) this.threads.delete(id);
     if (this.activeId === id) this.activeId = null;
-    this.touchList();
+    this.#touchList();
+  }
+
+  /** The first load of the list ended (with or without an error): the list stops saying loading. */
+  setConversationsLoaded() {
+    this.conversationsLoaded = true;
+    this.#touchList();
+  }
+
+  /** The conversation on screen (null: none); opening one shows it in the list again. */
+  setActive(convId) {
+    this.activeId = convId;
+    if (convId != null) this.unhide(convId);
+    this.#touchList();
+  }
+
+  /** A hidden conversation comes back to the list (it was opened, or a message came). */
+  unhide(convId) {
+    const conv = this.conversations.get(convId);
+    if (!conv?.hidden) return;
+    conv.hidden = false;
+    this.#touchList();
+  }
+
+  /** New messages from others that were not seen (nor read elsewhere): the list's badges. */
+  addUnread(convId, count, mentions) {
+    const conv = this.conversations.get(convId);
+    if (!conv || !count) return;
+    conv.unread_count = (conv.unread_count ?? 0) + count;
+    conv.unread_mentions = (conv.unread_mentions ?? 0) + mentions;
+    this.#touchList();
+  }
+
+  /** Read on screen up to seq: no unread badge. Returns true when the read cursor moved (then
+   * the server is told). */
+  markRead(convId, seq) {
+    const conv = this.conversations.get(convId);
+    if (!conv) return false;
+    if ((conv.unread_count ?? 0) > 0 || (conv.unread_mentions ?? 0) > 0) {
+      conv.unread_count = 0;
+      conv.unread_mentions = 0;
+      this.#touchList();
+    }
+    if (seq <= (conv.read_seq ?? 0)) return false;
+    conv.read_seq = seq;
+    return true;
+  }
+
+  /** No longer a member of the group: the conversation stays, read-only. */
+  markLeft(convId) {
+    const conv = this.conversations.get(convId);
+    if (!conv) return;
+    conv.left = true;
+    this.#touchThread(convId);
   }
 
   conversationTitle(conv) {
@@ -201,12 +306,31 @@ export class Store extends Emitter {
     return t;
   }
 
+  /** The latest page is in: the thread stops saying loading. */
+  setThreadLoaded(convId, hasMoreBefore) {
+    const t = this.thread(convId);
+    t.loaded = true;
+    t.hasMoreBefore = hasMoreBefore;
+    this.#touchThread(convId);
+  }
+
+  /** Scroll-back: a page of older messages is being fetched (or is in). */
+  setLoadingOlder(convId, loading) {
+    this.thread(convId).loadingOlder = loading;
+    this.#touchThread(convId);
+  }
+
+  setHasMoreBefore(convId, hasMoreBefore) {
+    this.thread(convId).hasMoreBefore = hasMoreBefore;
+    this.#touchThread(convId);
+  }
+
   /** Adds a local (not yet acknowledged) message. */
   addLocal(msg) {
     localOrder += 1;
     const m = { ...msg, _local: true, _key: msg.msg_id, _localOrder: localOrder, _v: 1 };
     this.thread(msg.conversation_id).byId.set(m.msg_id, m);
-    this.touchThread(msg.conversation_id);
+    this.#touchThread(msg.conversation_id);
     return m;
   }
 
@@ -219,7 +343,7 @@ export class Store extends Emitter {
     m.msg_id = newId;
     m._v += 1;
     t.byId.set(newId, m);
-    this.touchThread(convId);
+    this.#touchThread(convId);
     return m;
   }
 
@@ -254,7 +378,7 @@ export class Store extends Emitter {
       msg = { ...incoming, msg_id: id, _key: id, _v: 1 };
       t.byId.set(id, msg);
     }
-    this.touchThread(convId);
+    this.#touchThread(convId);
     this.noteLastMessage(msg);
     return { msg, isNew: !prev };
   }
@@ -267,7 +391,7 @@ export class Store extends Emitter {
       if (msg.created_at) conv.updated_at = msg.created_at;
     }
     if (msg.seq > (conv.last_seq ?? 0)) conv.last_seq = msg.seq;
-    this.touchList();
+    this.#touchList();
   }
 
   applyAck(frame) {
@@ -280,9 +404,15 @@ export class Store extends Emitter {
     msg._local = false;
     msg._error = null;
     msg._v += 1;
-    this.touchThread(frame.conversation_id);
+    this.#touchThread(frame.conversation_id);
     this.noteLastMessage(msg);
     return msg;
+  }
+
+  /** A local message the user dropped (a failed send). */
+  removeMessage(convId, msgId) {
+    this.thread(convId).byId.delete(String(msgId));
+    this.#touchThread(convId);
   }
 
   setMessageState(convId, msgId, patch) {
@@ -290,7 +420,7 @@ export class Store extends Emitter {
     if (!msg) return null;
     Object.assign(msg, patch);
     msg._v += 1;
-    this.touchThread(convId);
+    this.#touchThread(convId);
     return msg;
   }
 
@@ -325,7 +455,7 @@ export class Store extends Emitter {
         }
       }
     }
-    this.touchThread(frame.conversation_id);
+    this.#touchThread(frame.conversation_id);
   }
 
   applyRecall(convId, msgId) {
@@ -335,13 +465,13 @@ export class Store extends Emitter {
       msg.content = {};
       msg.reactions = {};
       msg._v += 1;
-      this.touchThread(convId);
+      this.#touchThread(convId);
     }
     this.updateQuotes(convId, msgId, { recalled: true, preview: '' });
     const conv = this.conversations.get(convId);
     if (conv?.last_message && String(conv.last_message.msg_id) === String(msgId)) {
       conv.last_message = { ...conv.last_message, recalled: true, content: {} };
-      this.touchList();
+      this.#touchList();
     }
   }
 
@@ -355,7 +485,7 @@ export class Store extends Emitter {
         changed = true;
       }
     }
-    if (changed) this.touchThread(convId);
+    if (changed) this.#touchThread(convId);
   }
 
   /** A `reaction` frame: one user's emoji on or off (a repeat changes nothing). */
@@ -369,7 +499,7 @@ export class Store extends Emitter {
     else delete reactions[emoji];
     msg.reactions = reactions;
     msg._v += 1;
-    this.touchThread(convId);
+    this.#touchThread(convId);
     return msg;
   }
 
@@ -380,14 +510,14 @@ export class Store extends Emitter {
       msg.content = { ...content };
       msg.edited_at = editedAt;
       msg._v += 1;
-      this.touchThread(convId);
+      this.#touchThread(convId);
     }
     const text = String(content?.text ?? '');
     this.updateQuotes(convId, msgId, { preview: [...text].slice(0, 100).join('') });
     const conv = this.conversations.get(convId);
     if (conv?.last_message && String(conv.last_message.msg_id) === String(msgId)) {
       conv.last_message = { ...conv.last_message, content: { ...content }, edited_at: editedAt };
-      this.touchList();
+      this.#touchList();
     }
   }
 

@@ -2,7 +2,8 @@
 // sent requests, friends (Message / Remove / Block) and blocked users.
 import { h, setChildren, uid } from '../dom.js';
 import * as api from '../api.js';
-import { displayName, listTime } from '../format.js';
+import { displayName } from '../format.js';
+import { listTime } from '../time.js';
 import { avatar } from './avatar.js';
 import { announce, showError, showInfo } from './notify.js';
 import { confirmDialog, openDialog } from './dialogs.js';

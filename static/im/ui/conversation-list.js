@@ -3,7 +3,8 @@
 import { icon } from './icons.js';
 import { h, reconcile } from '../dom.js';
 import { errorText } from '../api.js';
-import { listTime, fullTime, messagePreview } from '../format.js';
+import { messagePreview } from '../format.js';
+import { listTime, fullTime } from '../time.js';
 import { avatar } from './avatar.js';
 import { menuButton } from './menu.js';
 import { confirmDialog } from './dialogs.js';

@@ -3,7 +3,7 @@
 import { icon } from './icons.js';
 import { h, reconcile, setChildren } from '../dom.js';
 import * as api from '../api.js';
-import { dayKey, dayLabel } from '../format.js';
+import { dayKey, dayLabel } from '../time.js';
 import { avatar } from './avatar.js';
 import { canEdit, renderMessage, messageSignature } from './message-view.js';
 import { Composer } from './composer.js';

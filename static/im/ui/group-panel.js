@@ -292,7 +292,7 @@ export class GroupPanel {
     const ok = await this.act(() => api.del(`/api/v1/groups/${group.id}/members/${this.store.me.id}`), `You left ${group.name}`);
     if (ok) {
       const conv = this.store.conversationForGroup(group.id);
-      if (conv) conv.left = true;
+      if (conv) this.store.markLeft(conv.id);
       this.close();
       this.onLeft?.(group);
     }

@@ -2,7 +2,8 @@
 import { pageConfig } from '../config.js';
 import { icon } from './icons.js';
 import { h, safeUrl } from '../dom.js';
-import { clockTime, coords, duration, fileSize, fullTime, messagePreview, osmUrl, systemSentence } from '../format.js';
+import { coords, duration, fileSize, messagePreview, osmUrl, systemSentence } from '../format.js';
+import { clockTime, fullTime } from '../time.js';
 import { gettext } from '../i18n.js';
 import { avatar } from './avatar.js';
 import { menuButton } from './menu.js';

@@ -2,7 +2,8 @@
 // conversation and scroll to / highlight the message.
 import { h, setChildren } from '../dom.js';
 import * as api from '../api.js';
-import { listTime, fullTime, messagePreview } from '../format.js';
+import { messagePreview } from '../format.js';
+import { listTime, fullTime } from '../time.js';
 import { gettext, ngettext } from '../i18n.js';
 
 export class MessageSearch {

@@ -2,7 +2,8 @@
 // image, email for password reset), language, password change, and the hidden chats.
 import { h, setChildren, uid } from '../dom.js';
 import * as api from '../api.js';
-import { gettext, language } from '../i18n.js';
+import { gettext } from '../i18n.js';
+import { language } from '../locale.js';
 import { displayName } from '../format.js';
 import { avatar } from './avatar.js';
 import { openDialog } from './dialogs.js';
