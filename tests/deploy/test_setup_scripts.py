@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # What the scripts call before their install step; a case hides some of them.
 TOOLS = ("bash", "env", "id", "python3", "ls", "sort", "tail", "mkdir", "cat", "dirname", "seq", "sleep",
-         "psql", "pg_isready", "pg_ctlcluster", "redis-server", "redis-cli", "chromium", "msgfmt")
+         "psql", "pg_isready", "pg_ctlcluster", "redis-server", "redis-cli", "chromium", "msgfmt", "node")
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"  # not this test's venv
 RECORDER = '#!/bin/sh\necho "${0##*/} $*" >> "$IM_RECORD"\n'
 
@@ -82,10 +82,10 @@ def machine() -> Iterator[Callable[..., Machine]]:
 
 
 def test_bin_test_as_root_installs_the_missing_packages_with_apt_get(machine):
-    done, record = machine({"redis-server", "chromium"}).run("test", as_root=True)
+    done, record = machine({"redis-server", "chromium", "node"}).run("test", as_root=True)
     assert record == ["apt-get update -qq",
-                      "apt-get install -y -qq --no-install-recommends redis-server chromium"]
-    assert "bin/test: installing redis-server chromium with apt-get" in done.stderr
+                      "apt-get install -y -qq --no-install-recommends redis-server chromium nodejs"]
+    assert "bin/test: installing redis-server chromium nodejs with apt-get" in done.stderr
     # The fake installed nothing, so the script stops right after, before any service or test.
     assert done.returncode == 1 and "apt-get installed redis-server, yet redis-server is still missing" in done.stderr
 
