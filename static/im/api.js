@@ -1,8 +1,14 @@
-// REST client: session cookie + X-CSRFToken on unsafe methods; errors carry
-// the server's error.message so the UI can show it in words.
+// The server's addresses, and the REST client: one named function per endpoint of docs/api.md, the
+// socket's URL and the login page. No other module writes a URL. Session cookie + X-CSRFToken on
+// unsafe methods; errors carry the server's error.message so the UI can show it in words.
 import { gettext } from './i18n.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const V1 = '/api/v1';
+const enc = encodeURIComponent;
+const conversation = (convId) => `${V1}/conversations/${enc(convId)}`;
+const message = (convId, msgId) => `${conversation(convId)}/messages/${enc(msgId)}`;
+const group = (groupId) => `${V1}/groups/${enc(groupId)}`;
 let csrfToken = '';
 
 export function setCsrfToken(token) {
@@ -41,7 +47,7 @@ export function errorText(err) {
   return err?.message || gettext('Something went wrong.');
 }
 
-export function withQuery(path, query) {
+function withQuery(path, query) {
   if (!query) return path;
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) {
@@ -57,12 +63,22 @@ function toApiError(status, data) {
   return new ApiError(status, e?.code ?? 'error', e?.message || data?.detail || fallback, e?.fields ?? null);
 }
 
-function onUnauthenticated() {
-  const next = encodeURIComponent(location.pathname + location.search);
-  location.assign(`/login?next=${next}`);
+/** The login page; `next`: where it leads back to after signing in. */
+export function loginUrl(next = null) {
+  return next == null ? '/login' : `/login?next=${encodeURIComponent(next)}`;
 }
 
-export async function request(method, path, { body, query, signal } = {}) {
+/** The chat socket (docs/api.md section 5), on the page's own host. */
+export function socketUrl() {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/ws`;
+}
+
+function onUnauthenticated() {
+  location.assign(loginUrl(location.pathname + location.search));
+}
+
+async function request(method, path, { body, query, signal } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (!SAFE_METHODS.has(method)) headers['X-CSRFToken'] = currentCsrfToken();
@@ -87,13 +103,14 @@ export async function request(method, path, { body, query, signal } = {}) {
   return data;
 }
 
-export const get = (path, query, opts) => request('GET', path, { ...opts, query });
-export const post = (path, body, opts) => request('POST', path, { ...opts, body: body ?? {} });
-export const patch = (path, body, opts) => request('PATCH', path, { ...opts, body });
-export const del = (path, opts) => request('DELETE', path, opts);
+const get = (path, query, opts) => request('GET', path, { ...opts, query });
+const post = (path, body, opts) => request('POST', path, { ...opts, body: body ?? {} });
+const put = (path, opts) => request('PUT', path, opts);
+const patch = (path, body, opts) => request('PATCH', path, { ...opts, body });
+const del = (path, opts) => request('DELETE', path, opts);
 
 /** Follows `next` cursors and returns every result (bounded by maxPages). */
-export async function getAll(path, query = {}, { maxPages = 50, signal } = {}) {
+async function getAll(path, query = {}, { maxPages = 50, signal } = {}) {
   const results = [];
   let cursor = null;
   for (let page = 0; page < maxPages; page += 1) {
@@ -115,7 +132,7 @@ export function upload(file, kind, onProgress, fileName) {
     const form = new FormData();
     form.append('file', file, fileName ?? file.name ?? 'upload');
     form.append('kind', kind);
-    xhr.open('POST', '/api/v1/attachments');
+    xhr.open('POST', `${V1}/attachments`);
     xhr.setRequestHeader('X-CSRFToken', currentCsrfToken());
     xhr.setRequestHeader('Accept', 'application/json');
     xhr.withCredentials = true;
@@ -145,3 +162,63 @@ export function upload(file, kind, onProgress, fileName) {
   });
   return { promise, abort: () => xhr.abort() };
 }
+
+// ------------------------------------------------------------ endpoints (docs/api.md)
+// The account
+export const getMe = () => get(`${V1}/me`);
+/** fields: display_name, email, language, avatar_attachment_id. */
+export const updateMe = (fields) => patch(`${V1}/me`, fields);
+export const changePassword = (oldPassword, newPassword) => post(`${V1}/me/password`, { old_password: oldPassword, new_password: newPassword });
+
+// People: search, friends, requests, blocks
+export const searchUsers = (q) => get(`${V1}/users`, { q, limit: 20 });
+export const listFriends = () => getAll(`${V1}/friends`, { limit: 200 });
+export const removeFriend = (userId) => del(`${V1}/friends/${enc(userId)}`);
+export const sendFriendRequest = (userId) => post(`${V1}/friends/requests`, { to_user_id: userId });
+/** direction: 'incoming' or 'outgoing'. */
+export const listFriendRequests = (direction) => get(`${V1}/friends/requests`, { direction, limit: 200 });
+export const cancelFriendRequest = (requestId) => del(`${V1}/friends/requests/${enc(requestId)}`);
+/** action: 'accept' or 'reject'. */
+export const answerFriendRequest = (requestId, action) => post(`${V1}/friends/requests/${enc(requestId)}/${action}`);
+export const listBlocks = () => get(`${V1}/blocks`, { limit: 200 });
+export const block = (userId) => post(`${V1}/blocks`, { user_id: userId });
+export const unblock = (userId) => del(`${V1}/blocks/${enc(userId)}`);
+
+// Conversations and their messages
+/** query: { hidden: 'true' } for the hidden ones. */
+export const listConversations = (query = {}) => getAll(`${V1}/conversations`, { limit: 200, ...query });
+export const getConversation = (convId) => get(conversation(convId));
+/** fields: muted, pinned, hidden. */
+export const updateConversation = (convId, fields) => patch(conversation(convId), fields);
+export const deleteConversation = (convId) => del(conversation(convId));
+export const openDirect = (userId) => post(`${V1}/conversations/direct`, { user_id: userId });
+/** One page; query: limit and one of before_seq / after_seq (with the `next` cursor). */
+export const listMessages = (convId, query) => get(`${conversation(convId)}/messages`, query);
+export const markRead = (convId, seq) => post(`${conversation(convId)}/read`, { seq });
+export const editMessage = (convId, msgId, content) => patch(message(convId, msgId), { content });
+export const addReaction = (convId, msgId, emoji) => put(`${message(convId, msgId)}/reactions/${enc(emoji)}`);
+export const removeReaction = (convId, msgId, emoji) => del(`${message(convId, msgId)}/reactions/${enc(emoji)}`);
+export const searchMessages = (q) => get(`${V1}/messages/search`, { q, limit: 50 });
+/** What changed since the token (null: everything), after a reconnect. */
+export const sync = (since) => get(`${V1}/sync`, { since });
+
+// Groups
+export const createGroup = (name, memberIds) => post(`${V1}/groups`, { name, member_ids: memberIds });
+export const getGroup = (groupId) => get(group(groupId));
+/** fields: name, announcement, avatar_attachment_id. */
+export const updateGroup = (groupId, fields) => patch(group(groupId), fields);
+export const dissolveGroup = (groupId) => del(group(groupId));
+export const addGroupMembers = (groupId, userIds) => post(`${group(groupId)}/members`, { user_ids: userIds });
+export const setGroupRole = (groupId, userId, role) => patch(`${group(groupId)}/members/${enc(userId)}`, { role });
+/** Removes a member, or leaves when userId is one's own. */
+export const removeGroupMember = (groupId, userId) => del(`${group(groupId)}/members/${enc(userId)}`);
+export const transferGroup = (groupId, userId) => post(`${group(groupId)}/transfer`, { user_id: userId });
+export const groupReadReceipts = (groupId, seq) => get(`${group(groupId)}/read_receipts`, { seq });
+
+// Web Push (docs/api.md section 10)
+export const pushKey = () => get(`${V1}/push/key`);
+/** Answers the subscription's id (also for an endpoint the server knows already). */
+export const addPushSubscription = (subscription) => post(`${V1}/push/subscriptions`, subscription);
+export const removePushSubscription = (subscriptionId) => del(`${V1}/push/subscriptions/${enc(subscriptionId)}`);
+/** The service worker's script; its scope is the whole app. */
+export const SERVICE_WORKER = { url: '/sw.js', scope: '/' };

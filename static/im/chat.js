@@ -51,7 +51,7 @@ export class Chat extends Emitter {
   // ------------------------------------------------------------ loading
   async loadConversations() {
     try {
-      const list = await api.getAll('/api/v1/conversations', { limit: 200 });
+      const list = await api.listConversations();
       for (const conv of list) this.store.upsertConversation(conv);
       this.store.setConversationsLoaded();
     } catch (err) {
@@ -62,7 +62,7 @@ export class Chat extends Emitter {
 
   async loadFriends() {
     try {
-      const list = await api.getAll('/api/v1/friends', { limit: 200 });
+      const list = await api.listFriends();
       this.store.setFriends(list);
       this.emit('friends');
     } catch (err) {
@@ -71,12 +71,12 @@ export class Chat extends Emitter {
   }
 
   async fetchConversation(convId) {
-    const conv = await api.get(`/api/v1/conversations/${encodeURIComponent(convId)}`);
+    const conv = await api.getConversation(convId);
     return this.store.upsertConversation(conv);
   }
 
   async loadGroup(groupId) {
-    const group = await api.get(`/api/v1/groups/${encodeURIComponent(groupId)}`);
+    const group = await api.getGroup(groupId);
     this.rememberGroup(group);
     return group;
   }
@@ -106,7 +106,7 @@ export class Chat extends Emitter {
     if (thread.loadPromise) return thread.loadPromise;
     thread.loadPromise = (async () => {
       try {
-        const data = await api.get(`/api/v1/conversations/${encodeURIComponent(convId)}/messages`, { limit: PAGE });
+        const data = await api.listMessages(convId, { limit: PAGE });
         const results = data?.results ?? [];
         for (const m of results) this.store.upsertMessage(m);
         this.store.setThreadLoaded(convId, !!data?.next && results.length > 0);
@@ -133,7 +133,7 @@ export class Chat extends Emitter {
     this.store.setLoadingOlder(convId, true);
     try {
       const before = thread.minSeq();
-      const data = await api.get(`/api/v1/conversations/${encodeURIComponent(convId)}/messages`, {
+      const data = await api.listMessages(convId, {
         before_seq: before,
         limit: PAGE,
       });
@@ -193,7 +193,7 @@ export class Chat extends Emitter {
           let cursor = null;
           for (let page = 0; page < 100; page += 1) {
             // Same query each page, plus the `next` cursor (docs/api.md section 0).
-            const data = await api.get(`/api/v1/conversations/${encodeURIComponent(convId)}/messages`, {
+            const data = await api.listMessages(convId, {
               after_seq: after,
               cursor,
               limit: PULL_PAGE,
@@ -223,7 +223,7 @@ export class Chat extends Emitter {
   /** After `synced`: GET /sync?since= and pull every conversation we hold that is behind. */
   async resync() {
     try {
-      const data = await api.get('/api/v1/sync', { since: this.syncToken });
+      const data = await api.sync(this.syncToken);
       for (const conv of data?.conversations ?? []) {
         if (conv.deleted) {
           this.store.removeConversation(conv.id, { clearHistory: true });
@@ -452,7 +452,7 @@ export class Chat extends Emitter {
     if (!conv || !seq) return;
     if (!this.store.markRead(convId, seq)) return;
     if (!this.socket.send({ type: 'read', conversation_id: convId, seq })) {
-      api.post(`/api/v1/conversations/${encodeURIComponent(convId)}/read`, { seq }).catch(() => {});
+      api.markRead(convId, seq).catch(() => {});
     }
   }
 
@@ -487,10 +487,9 @@ export class Chat extends Emitter {
   async react(convId, msgId, emoji, on) {
     const frame = { type: 'react', conversation_id: convId, msg_id: String(msgId), emoji, on };
     if (this.socket.send(frame)) return;
-    const path = `/api/v1/conversations/${encodeURIComponent(convId)}/messages/${encodeURIComponent(msgId)}/reactions/${encodeURIComponent(emoji)}`;
     try {
-      if (on) await api.request('PUT', path);
-      else await api.del(path);
+      if (on) await api.addReaction(convId, msgId, emoji);
+      else await api.removeReaction(convId, msgId, emoji);
       this.store.applyReaction({ conversation_id: convId, msg_id: msgId, user_id: this.me.id, emoji, on });
     } catch (err) {
       this.emit('error', { message: api.errorText(err) });
@@ -502,7 +501,7 @@ export class Chat extends Emitter {
     const content = mentions.length ? { text, mentions } : { text };
     if (this.socket.send({ type: 'edit', conversation_id: convId, msg_id: String(msgId), content })) return;
     try {
-      const msg = await api.patch(`/api/v1/conversations/${encodeURIComponent(convId)}/messages/${encodeURIComponent(msgId)}`, { content });
+      const msg = await api.editMessage(convId, msgId, content);
       this.store.applyEdit({ conversation_id: convId, msg_id: msgId, content: msg.content, edited_at: msg.edited_at });
     } catch (err) {
       this.emit('error', { message: api.errorText(err) });
@@ -534,7 +533,7 @@ export class Chat extends Emitter {
   }
 
   async updateConversation(convId, patch) {
-    const conv = await api.patch(`/api/v1/conversations/${encodeURIComponent(convId)}`, patch);
+    const conv = await api.updateConversation(convId, patch);
     // The patched fields hold even where the answer leaves one out.
     const merged = this.store.upsertConversation({ ...conv, ...patch });
     if (patch.hidden && this.store.activeId === convId) this.closeConversation();
@@ -542,13 +541,13 @@ export class Chat extends Emitter {
   }
 
   async deleteConversation(convId) {
-    await api.del(`/api/v1/conversations/${encodeURIComponent(convId)}`);
+    await api.deleteConversation(convId);
     if (this.store.activeId === convId) this.closeConversation();
     this.store.removeConversation(convId, { clearHistory: true });
   }
 
   async startDirect(userId) {
-    const conv = await api.post('/api/v1/conversations/direct', { user_id: userId });
+    const conv = await api.openDirect(userId);
     conv.hidden = false;
     this.store.upsertConversation(conv);
     return conv;

@@ -3,6 +3,7 @@
 // array, arrays from the server are read frame by frame), heartbeat from
 // `hello`, reconnect with exponential backoff and jitter, close codes 4401 (go
 // to /login) and 4403 (fatal error).
+import { loginUrl, socketUrl } from './api.js';
 import { Emitter } from './emitter.js';
 import { gettext } from './i18n.js';
 
@@ -17,18 +18,13 @@ function withBatch(url) {
   return url + (url.includes('?') ? '&' : '?') + 'batch=1';
 }
 
-export function defaultSocketUrl() {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/ws`;
-}
-
 /**
  * Events: 'state' ({state: 'connecting'|'open'|'ready'|'down'|'fatal', ...}),
  * 'frame' (every parsed server frame), 'hello', 'synced'.
  * "ready" means hello was received (the server knows who we are).
  */
 export class ChatSocket extends Emitter {
-  constructor(url = defaultSocketUrl()) {
+  constructor(url = socketUrl()) {
     super();
     this.url = url;
     this.ws = null;
@@ -162,7 +158,7 @@ export class ChatSocket extends Emitter {
     if (code === 4401) {
       this.stopped = true;
       this.setState('fatal', { code, message: gettext('Your session has ended. Please log in again.') });
-      location.assign('/login');
+      location.assign(loginUrl());
       return;
     }
     if (code === 4403) {

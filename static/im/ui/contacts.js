@@ -75,7 +75,7 @@ export class ContactsPanel {
     }
     this.searchStatus.textContent = gettext('Searching…');
     try {
-      const users = (await api.get('/api/v1/users', { q, limit: 20 }))?.results ?? [];
+      const users = (await api.searchUsers(q))?.results ?? [];
       if (this.searchInput.value.trim() !== q) return;
       users.forEach((u) => this.store.rememberUser(u));
       this.searchStatus.textContent = users.length ? ngettext('%(count)s found', '%(count)s found', users.length, { count: users.length }) : gettext('Nobody found.');
@@ -117,7 +117,7 @@ export class ContactsPanel {
   async openCard(user) {
     let blocked = false;
     try {
-      const data = await api.get('/api/v1/blocks', { limit: 200 });
+      const data = await api.listBlocks();
       blocked = (data?.results ?? []).some((u) => String((u.user ?? u).id) === String(user.id));
     } catch { /* the card still shows; block/unblock report their own errors */ }
     const isFriend = this.store.friends.has(user.id);
@@ -135,7 +135,7 @@ export class ContactsPanel {
   async sendRequest(user, button) {
     if (button) button.disabled = true;
     try {
-      const req = await api.post('/api/v1/friends/requests', { to_user_id: user.id });
+      const req = await api.sendFriendRequest(user.id);
       if (req?.status === 'accepted') {
         showInfo(gettext('You and %(name)s are now friends.', { name: displayName(user) }));
         await this.chat.loadFriends();
@@ -154,8 +154,8 @@ export class ContactsPanel {
   async refreshRequests() {
     try {
       const [incoming, outgoing] = await Promise.all([
-        api.get('/api/v1/friends/requests', { direction: 'incoming', limit: 200 }),
-        api.get('/api/v1/friends/requests', { direction: 'outgoing', limit: 200 }),
+        api.listFriendRequests('incoming'),
+        api.listFriendRequests('outgoing'),
       ]);
       this.incoming = incoming?.results ?? [];
       this.outgoing = outgoing?.results ?? [];
@@ -200,7 +200,7 @@ export class ContactsPanel {
 
   async cancelRequest(req) {
     try {
-      await api.del(`/api/v1/friends/requests/${encodeURIComponent(req.id)}`);
+      await api.cancelFriendRequest(req.id);
       announce(gettext('Friend request to %(name)s cancelled', { name: displayName(req.to_user) }));
     } catch (err) {
       showError(api.errorText(err));
@@ -211,7 +211,7 @@ export class ContactsPanel {
 
   async answer(req, action) {
     try {
-      await api.post(`/api/v1/friends/requests/${encodeURIComponent(req.id)}/${action}`);
+      await api.answerFriendRequest(req.id, action);
       const name = displayName(req.from_user);
       announce(action === 'accept' ? gettext('You and %(name)s are now friends.', { name }) : gettext('Request from %(name)s rejected', { name }));
       await Promise.all([this.refreshRequests(), action === 'accept' ? this.chat.loadFriends() : null]);
@@ -251,7 +251,7 @@ export class ContactsPanel {
 
   async removeFriend(user) {
     try {
-      await api.del(`/api/v1/friends/${encodeURIComponent(user.id)}`);
+      await api.removeFriend(user.id);
       announce(gettext('%(name)s removed from friends', { name: displayName(user) }));
       await this.chat.loadFriends();
     } catch (err) {
@@ -263,7 +263,7 @@ export class ContactsPanel {
     const ok = await confirmDialog(gettext('Block %(name)s? This ends your friendship and they cannot message you.', { name: displayName(user) }), { title: gettext('Block user') });
     if (!ok) return;
     try {
-      await api.post('/api/v1/blocks', { user_id: user.id });
+      await api.block(user.id);
       announce(gettext('%(name)s blocked', { name: displayName(user) }));
       await Promise.all([this.chat.loadFriends(), this.refreshBlocks(), this.refreshRequests()]);
     } catch (err) {
@@ -273,7 +273,7 @@ export class ContactsPanel {
 
   async refreshBlocks() {
     try {
-      const data = await api.get('/api/v1/blocks', { limit: 200 });
+      const data = await api.listBlocks();
       const users = (data?.results ?? []).map((x) => x.user ?? x);
       const { list, empty } = this.blockedSec;
       empty.hidden = users.length > 0;
@@ -292,7 +292,7 @@ export class ContactsPanel {
 
   async unblock(user) {
     try {
-      await api.del(`/api/v1/blocks/${encodeURIComponent(user.id)}`);
+      await api.unblock(user.id);
       announce(gettext('%(name)s unblocked', { name: displayName(user) }));
       await this.refreshBlocks();
     } catch (err) {

@@ -378,7 +378,7 @@ export class ConversationView {
     let changed = false;
     await Promise.all(own.map(async (m) => {
       try {
-        const data = await api.get(`/api/v1/groups/${encodeURIComponent(conv.group.id)}/read_receipts`, { seq: m.seq });
+        const data = await api.groupReadReceipts(conv.group.id, m.seq);
         const read = data?.read?.length ?? 0;
         const total = read + (data?.unread?.length ?? 0);
         const key = `${conv.id}:${m.seq}`;

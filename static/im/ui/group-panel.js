@@ -50,7 +50,7 @@ export function openNewGroupDialog(chat, onCreated) {
     submit.disabled = true;
     error.textContent = '';
     try {
-      const group = await api.post('/api/v1/groups', { name, member_ids: picker.selected() });
+      const group = await api.createGroup(name, picker.selected());
       chat.rememberGroup(group);
       await chat.fetchConversation(group.conversation_id).catch(() => null);
       close();
@@ -142,7 +142,7 @@ export class GroupPanel {
       form.addEventListener('submit', (e) => {
         e.preventDefault();
         const name = input.value.trim();
-        if (name) this.act(() => api.patch(`/api/v1/groups/${group.id}`, { name }), gettext('Group renamed'));
+        if (name) this.act(() => api.updateGroup(group.id, { name }), gettext('Group renamed'));
       });
       parts.push(form);
       parts.push(this.photoForm(group));
@@ -157,7 +157,7 @@ export class GroupPanel {
       const form = h('form', { class: 'stack-form' }, area, h('button', { type: 'submit' }, gettext('Save announcement')));
       form.addEventListener('submit', (e) => {
         e.preventDefault();
-        this.act(() => api.patch(`/api/v1/groups/${group.id}`, { announcement: area.value.trim() }), gettext('Announcement saved'));
+        this.act(() => api.updateGroup(group.id, { announcement: area.value.trim() }), gettext('Announcement saved'));
       });
       ann.append(form);
     } else {
@@ -190,7 +190,7 @@ export class GroupPanel {
           showInfo(gettext('Choose at least one friend to invite.'));
           return;
         }
-        this.act(() => api.post(`/api/v1/groups/${group.id}/members`, { user_ids: ids }), gettext('Invited'));
+        this.act(() => api.addGroupMembers(group.id, ids), gettext('Invited'));
       });
       parts.push(form);
     }
@@ -255,7 +255,7 @@ export class GroupPanel {
       if (!chosen) return;
       this.act(async () => {
         const image = await api.upload(chosen, 'image').promise;
-        return api.patch(`/api/v1/groups/${group.id}`, { avatar_attachment_id: image.id });
+        return api.updateGroup(group.id, { avatar_attachment_id: image.id });
       }, gettext('Group photo changed'));
     });
     return form;
@@ -275,21 +275,21 @@ export class GroupPanel {
   }
 
   setRole(group, user, role) {
-    return this.act(() => api.patch(`/api/v1/groups/${group.id}/members/${user.id}`, { role }),
+    return this.act(() => api.setGroupRole(group.id, user.id, role),
       role === 'admin' ? gettext('%(name)s is now an admin', { name: displayName(user) }) : gettext('%(name)s is now a member', { name: displayName(user) }));
   }
 
   transfer(group, user) {
-    return this.act(() => api.post(`/api/v1/groups/${group.id}/transfer`, { user_id: user.id }),
+    return this.act(() => api.transferGroup(group.id, user.id),
       gettext('%(name)s is now the owner', { name: displayName(user) }));
   }
 
   removeMember(group, user) {
-    return this.act(() => api.del(`/api/v1/groups/${group.id}/members/${user.id}`), `${displayName(user)} removed`);
+    return this.act(() => api.removeGroupMember(group.id, user.id), `${displayName(user)} removed`);
   }
 
   async leave(group) {
-    const ok = await this.act(() => api.del(`/api/v1/groups/${group.id}/members/${this.store.me.id}`), `You left ${group.name}`);
+    const ok = await this.act(() => api.removeGroupMember(group.id, this.store.me.id), `You left ${group.name}`);
     if (ok) {
       const conv = this.store.conversationForGroup(group.id);
       if (conv) this.store.markLeft(conv.id);
@@ -301,6 +301,6 @@ export class GroupPanel {
   async dissolve(group) {
     const yes = await confirmDialog(gettext('Dissolve %(name)s? Nobody will be able to send messages in it any more.', { name: group.name }), { title: gettext('Dissolve group') });
     if (!yes) return;
-    await this.act(() => api.del(`/api/v1/groups/${group.id}`), gettext('Group dissolved'));
+    await this.act(() => api.dissolveGroup(group.id), gettext('Group dissolved'));
   }
 }

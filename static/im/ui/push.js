@@ -36,7 +36,7 @@ export class PushControl {
   }
 
   async registration() {
-    await navigator.serviceWorker.register('/sw.js', { scope: '/' });
+    await navigator.serviceWorker.register(api.SERVICE_WORKER.url, { scope: api.SERVICE_WORKER.scope });
     return navigator.serviceWorker.ready;
   }
 
@@ -47,7 +47,7 @@ export class PushControl {
       const reg = await this.registration();
       const sub = await reg.pushManager.getSubscription();
       if (sub) {
-        await api.post('/api/v1/push/subscriptions', sub.toJSON());
+        await api.addPushSubscription(sub.toJSON());
         this.subscribed = true;
       }
     } catch { /* stays off; the button offers it again */ }
@@ -85,10 +85,10 @@ export class PushControl {
       return;
     }
     const reg = await this.registration();
-    const { vapid_public_key: key } = await api.get('/api/v1/push/key');
+    const { vapid_public_key: key } = await api.pushKey();
     let sub = await reg.pushManager.getSubscription();
     if (!sub) sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) });
-    await api.post('/api/v1/push/subscriptions', sub.toJSON());
+    await api.addPushSubscription(sub.toJSON());
     this.subscribed = true;
     showInfo(gettext('Notifications are on'));
   }
@@ -98,8 +98,8 @@ export class PushControl {
     const sub = await reg.pushManager.getSubscription();
     if (sub) {
       // Posting a known endpoint again answers its id.
-      const { id } = await api.post('/api/v1/push/subscriptions', sub.toJSON());
-      await api.del(`/api/v1/push/subscriptions/${encodeURIComponent(id)}`);
+      const { id } = await api.addPushSubscription(sub.toJSON());
+      await api.removePushSubscription(id);
       await sub.unsubscribe();
     }
     this.subscribed = false;

@@ -50,7 +50,7 @@ export class MessageSearch {
     this.panel.hidden = false;
     this.status.textContent = gettext('Searching…');
     try {
-      const data = await api.get('/api/v1/messages/search', { q, limit: 50 });
+      const data = await api.searchMessages(q);
       if (mySeq !== this.seq) return;
       const results = data?.results ?? [];
       this.status.textContent = results.length ? ngettext('%(count)s message found', '%(count)s messages found', results.length, { count: results.length }) : gettext('No messages found.');

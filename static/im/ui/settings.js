@@ -62,7 +62,7 @@ function profileSection(chat, me) {
       const body = { display_name: name.value, email: email.value };
       const chosen = file.files?.[0];
       if (chosen) body.avatar_attachment_id = (await api.upload(chosen, 'image').promise).id;
-      const updated = await api.patch('/api/v1/me', body);
+      const updated = await api.updateMe(body);
       Object.assign(me, updated);
       chat.store.rememberUser(updated);
       const shown = document.getElementById('me-name');
@@ -92,7 +92,7 @@ function languageSection(me) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
-      await api.patch('/api/v1/me', { language: select.value || null });
+      await api.updateMe({ language: select.value || null });
       location.reload(); // pages, the catalogue and dates all follow the new choice
     } catch (err) {
       fieldErrors(form, err);
@@ -113,7 +113,7 @@ function passwordSection() {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
-      await api.post('/api/v1/me/password', { old_password: old.value, new_password: next.value });
+      await api.changePassword(old.value, next.value);
       form.reset();
       fieldErrors(form, null);
       showInfo(gettext('Password changed. Your other devices were signed out.'));
@@ -128,7 +128,7 @@ function passwordSection() {
 export async function openSettings(chat) {
   let me;
   try {
-    me = await api.get('/api/v1/me');
+    me = await api.getMe();
   } catch (err) {
     showError(api.errorText(err));
     return;
@@ -145,7 +145,7 @@ export async function openHiddenChats(chat, onShown) {
   const { close } = openDialog(gettext('Hidden chats'), h('div', {}, status, list), { className: 'hidden-chats-dialog' });
   let rows;
   try {
-    rows = await api.getAll('/api/v1/conversations', { hidden: 'true', limit: 200 });
+    rows = await api.listConversations({ hidden: 'true' });
   } catch (err) {
     status.textContent = api.errorText(err);
     return;
@@ -158,7 +158,7 @@ export async function openHiddenChats(chat, onShown) {
     const show = h('button', { type: 'button', 'aria-describedby': nameId }, gettext('Show in chats'));
     show.addEventListener('click', async () => {
       try {
-        await api.patch(`/api/v1/conversations/${encodeURIComponent(conv.id)}`, { hidden: false });
+        await api.updateConversation(conv.id, { hidden: false });
         announce(gettext('%(title)s is back in your chats', { title }));
         await chat.loadConversations();
         close();
